@@ -1,0 +1,286 @@
+// Package testidp runs the test OpenID provider in testdata/idp (node-oidc-provider)
+// as a child process, for end-to-end tests that need a real provider.
+//
+// The provider has two native public clients, "authctl-test" and "authctl-other",
+// one user (sub "alice", email "alice@example.test"), rotating refresh tokens, PKCE
+// S256, device flow, revocation, introspection (a client may introspect its own
+// tokens) and userinfo. Every login and consent is granted as soon as a browser
+// reaches the interaction page; see package testbrowser.
+package testidp
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Client IDs registered at the provider: native public clients whose loopback
+// redirect URIs are http://{127.0.0.1,localhost,[::1]}:ANYPORT/{callback,cb}.
+const (
+	ClientID      = "authctl-test"
+	OtherClientID = "authctl-other"
+)
+
+// The one user every login signs in as.
+const (
+	Subject = "alice"
+	Email   = "alice@example.test"
+	Name    = "Alice Example"
+)
+
+// EnvRequireReal is the environment variable that turns "skip, the provider
+// cannot run here" into a test failure (CI sets it to 1).
+const EnvRequireReal = "AUTHCTL_TEST_REQUIRE_REAL"
+
+// Options configure Start. The zero value is usable.
+type Options struct {
+	// AccessTTL is the access-token lifetime; zero means one hour. It is
+	// rounded down to whole seconds and must be at least one second.
+	AccessTTL time.Duration
+	// RefreshTTL is the refresh-token lifetime; zero means the provider's default (14 days).
+	RefreshTTL time.Duration
+	// Dir is the directory holding server.js and node_modules. Empty means
+	// testdata/idp under the module root, found by walking up from the
+	// working directory to go.mod.
+	Dir string
+	// Stderr receives the provider's diagnostics; nil discards them.
+	Stderr io.Writer
+}
+
+// Stats counts the requests the provider received since start or the last
+// Reset, counted before the provider handled them (failed requests included).
+type Stats struct {
+	AuthorizationCode   int `json:"authorization_code"`   // token requests with grant_type=authorization_code
+	RefreshToken        int `json:"refresh_token"`        // token requests with grant_type=refresh_token
+	DeviceCode          int `json:"device_code"`          // token requests with the device_code grant type
+	OtherGrant          int `json:"other_grant"`          // token requests with any other or no grant_type
+	Token               int `json:"token"`                // all token-endpoint requests
+	TokenErrors         int `json:"token_errors"`         // token-endpoint answers with status >= 400
+	Revocation          int `json:"revocation"`           // revocation-endpoint requests
+	Introspection       int `json:"introspection"`        // introspection-endpoint requests
+	Userinfo            int `json:"userinfo"`             // userinfo-endpoint requests
+	DeviceAuthorization int `json:"device_authorization"` // device-authorization requests
+	Authorization       int `json:"authorization"`        // authorization-endpoint requests
+}
+
+// IdP is a running provider. Close it when done.
+type IdP struct {
+	// Issuer is the provider's issuer URL, http://127.0.0.1:PORT with no trailing slash.
+	Issuer string
+
+	cmd    *exec.Cmd
+	client *http.Client
+	once   sync.Once
+	done   chan struct{}
+	err    error
+}
+
+// FindDir returns testdata/idp under the module root, found by walking up
+// from the working directory to the first go.mod.
+func FindDir() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("find module root: %w", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(dir, "testdata", "idp"), nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("find module root: no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// Available reports why the provider in testdata/idp (see FindDir) cannot
+// run here, or nil if it can: node must be on PATH and the directory must
+// hold server.js and an installed node_modules.
+func Available() error {
+	dir, err := FindDir()
+	if err != nil {
+		return err
+	}
+	return availableIn(dir)
+}
+
+func availableIn(dir string) error {
+	if _, err := exec.LookPath("node"); err != nil {
+		return errors.New("node is not installed (Node 20 or later is needed for the test provider)")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "server.js")); err != nil {
+		return fmt.Errorf("test provider not found: %w", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "oidc-provider", "package.json")); err != nil {
+		return fmt.Errorf("test provider dependencies are not installed; run: npm ci --prefix %s", relToCwd(dir))
+	}
+	return nil
+}
+
+func relToCwd(dir string) string {
+	if wd, err := os.Getwd(); err == nil {
+		if rel, err := filepath.Rel(wd, dir); err == nil {
+			return rel
+		}
+	}
+	return dir
+}
+
+// Start runs the provider on a free port of 127.0.0.1 and returns once it
+// serves requests. Cancelling ctx before then aborts the start; afterwards
+// the provider runs until Close.
+func Start(ctx context.Context, opts Options) (*IdP, error) {
+	dir := opts.Dir
+	if dir == "" {
+		var err error
+		if dir, err = FindDir(); err != nil {
+			return nil, err
+		}
+	}
+	if err := availableIn(dir); err != nil {
+		return nil, err
+	}
+	env := append(os.Environ(), "PORT=0")
+	if opts.AccessTTL != 0 {
+		secs := int64(opts.AccessTTL / time.Second)
+		if secs < 1 {
+			return nil, fmt.Errorf("access ttl %v: must be at least 1s", opts.AccessTTL)
+		}
+		env = append(env, "ACCESS_TTL="+strconv.FormatInt(secs, 10))
+	}
+	if opts.RefreshTTL != 0 {
+		secs := int64(opts.RefreshTTL / time.Second)
+		if secs < 1 {
+			return nil, fmt.Errorf("refresh ttl %v: must be at least 1s", opts.RefreshTTL)
+		}
+		env = append(env, "REFRESH_TTL="+strconv.FormatInt(secs, 10))
+	}
+
+	cmd := exec.Command("node", "server.js")
+	cmd.Dir = dir
+	cmd.Env = env
+	stderr := opts.Stderr
+	if stderr == nil {
+		stderr = io.Discard
+	}
+	cmd.Stderr = stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("start test provider: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start test provider: %w", err)
+	}
+	idp := &IdP{cmd: cmd, client: &http.Client{Timeout: 10 * time.Second}, done: make(chan struct{})}
+
+	issuer := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if iss, ok := strings.CutPrefix(sc.Text(), "ISSUER "); ok {
+				issuer <- iss
+				break
+			}
+		}
+		_, _ = io.Copy(io.Discard, stdout) // keep the pipe drained
+		close(issuer)
+	}()
+	go func() {
+		idp.err = cmd.Wait()
+		close(idp.done)
+	}()
+
+	timeout := time.NewTimer(30 * time.Second)
+	defer timeout.Stop()
+	select {
+	case iss, ok := <-issuer:
+		if !ok {
+			<-idp.done
+			return nil, fmt.Errorf("start test provider: exited before it was ready: %v", idp.err)
+		}
+		idp.Issuer = iss
+		return idp, nil
+	case <-ctx.Done():
+		_ = idp.Close()
+		return nil, fmt.Errorf("start test provider: %w", ctx.Err())
+	case <-timeout.C:
+		_ = idp.Close()
+		return nil, errors.New("start test provider: not ready after 30s")
+	}
+}
+
+// Stats returns the request counts since start or the last Reset.
+func (p *IdP) Stats(ctx context.Context) (Stats, error) {
+	var s Stats
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.Issuer+"/test/stats", nil)
+	if err != nil {
+		return s, fmt.Errorf("provider stats: %w", err)
+	}
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return s, fmt.Errorf("provider stats: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return s, fmt.Errorf("provider stats: %s", resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+		return s, fmt.Errorf("provider stats: %w", err)
+	}
+	return s, nil
+}
+
+// Reset zeroes the request counts.
+func (p *IdP) Reset(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.Issuer+"/test/reset", nil)
+	if err != nil {
+		return fmt.Errorf("provider reset: %w", err)
+	}
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("provider reset: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("provider reset: %s", resp.Status)
+	}
+	return nil
+}
+
+// Close stops the provider (SIGTERM, then SIGKILL after 5 s) and waits for
+// it to exit. It is safe to call more than once.
+func (p *IdP) Close() error {
+	p.once.Do(func() {
+		select {
+		case <-p.done:
+			return
+		default:
+		}
+		if runtime.GOOS == "windows" {
+			_ = p.cmd.Process.Kill()
+		} else {
+			_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		}
+		select {
+		case <-p.done:
+		case <-time.After(5 * time.Second):
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	return nil
+}
