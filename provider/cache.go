@@ -1,0 +1,152 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// DefaultCacheTTL is how long a cached discovery document is trusted.
+// Providers change endpoints rarely; a day keeps refreshes to one request
+// while still picking up a move within a day.
+const DefaultCacheTTL = 24 * time.Hour
+
+// Cache keeps one discovery document per profile in Dir, as plain JSON
+// (endpoints are not secrets). A missing, stale, unreadable or mismatched
+// entry is simply a miss.
+type Cache struct {
+	Dir string
+	TTL time.Duration    // 0 means DefaultCacheTTL
+	Now func() time.Time // nil means time.Now
+}
+
+type cacheEntry struct {
+	Fetched  time.Time `json:"fetched"`
+	Metadata Metadata  `json:"metadata"`
+}
+
+func (c Cache) path(profile string) string {
+	return filepath.Join(c.Dir, "discovery-"+profile+".json")
+}
+
+func (c Cache) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+// Load returns the cached metadata of profile if it is for issuer and
+// younger than the cache's lifetime.
+func (c Cache) Load(profile, issuer string) (*Metadata, bool) {
+	if c.Dir == "" {
+		return nil, false
+	}
+	b, err := os.ReadFile(c.path(profile))
+	if err != nil {
+		return nil, false
+	}
+	var e cacheEntry
+	if json.Unmarshal(b, &e) != nil || e.Metadata.Issuer == "" {
+		return nil, false
+	}
+	ttl := c.TTL
+	if ttl == 0 {
+		ttl = DefaultCacheTTL
+	}
+	if e.Metadata.Issuer != issuer && e.Metadata.Issuer+"/" != issuer && e.Metadata.Issuer != issuer+"/" {
+		return nil, false
+	}
+	age := c.now().Sub(e.Fetched)
+	if age < 0 || age > ttl {
+		return nil, false
+	}
+	return &e.Metadata, true
+}
+
+// Save stores m for profile, replacing the file atomically. A cache that
+// cannot be written costs a later discovery request, nothing more, so
+// callers may ignore the error.
+func (c Cache) Save(profile string, m *Metadata) error {
+	if c.Dir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(c.Dir, 0o700); err != nil {
+		return err
+	}
+	b, err := json.Marshal(cacheEntry{Fetched: c.now().UTC(), Metadata: *m})
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(c.Dir, ".discovery-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), c.path(profile))
+}
+
+// Delete forgets the cached document of profile.
+func (c Cache) Delete(profile string) error {
+	if c.Dir == "" {
+		return nil
+	}
+	err := os.Remove(c.path(profile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// Resolver finds a profile's metadata: explicit endpoints when the profile
+// sets a token endpoint, else the cache, else discovery (then cached).
+type Resolver struct {
+	Client *http.Client
+	Cache  Cache
+}
+
+// Resolve returns the metadata for profile. explicit, when its
+// TokenEndpoint is set, is used as it is and discovery is skipped (servers
+// without discovery); otherwise a cached document younger than the cache's
+// lifetime is used, and only then is the provider asked.
+func (r Resolver) Resolve(ctx context.Context, profile, issuer string, explicit Metadata) (*Metadata, error) {
+	if explicit.TokenEndpoint != "" {
+		m := explicit
+		if m.Issuer == "" {
+			m.Issuer = issuer
+		}
+		if err := m.Validate(); err != nil {
+			return nil, fmt.Errorf("endpoint settings: %w", err)
+		}
+		return &m, nil
+	}
+	if issuer == "" {
+		return nil, errors.New("no issuer set")
+	}
+	if m, ok := r.Cache.Load(profile, issuer); ok {
+		return m, nil
+	}
+	return r.Refresh(ctx, profile, issuer)
+}
+
+// Refresh discovers the metadata anew and caches it.
+func (r Resolver) Refresh(ctx context.Context, profile, issuer string) (*Metadata, error) {
+	m, err := Discover(ctx, r.Client, issuer)
+	if err != nil {
+		return nil, err
+	}
+	_ = r.Cache.Save(profile, m)
+	return m, nil
+}

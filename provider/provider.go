@@ -1,0 +1,154 @@
+// Package provider finds an OAuth 2.0 / OpenID Connect provider's endpoints:
+// by discovery from its issuer URL (OpenID Connect Discovery, then RFC 8414),
+// or from explicit settings, and keeps what discovery found in a small
+// per-profile cache so that a refresh costs one request, not three.
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Metadata is the part of a provider's discovery document authctl uses.
+// Field names follow OpenID Connect Discovery and RFC 8414.
+type Metadata struct {
+	Issuer                      string   `json:"issuer"`
+	AuthorizationEndpoint       string   `json:"authorization_endpoint"`
+	TokenEndpoint               string   `json:"token_endpoint"`
+	DeviceAuthorizationEndpoint string   `json:"device_authorization_endpoint,omitempty"`
+	RevocationEndpoint          string   `json:"revocation_endpoint,omitempty"`
+	UserinfoEndpoint            string   `json:"userinfo_endpoint,omitempty"`
+	JWKSURI                     string   `json:"jwks_uri,omitempty"`
+	CodeChallengeMethods        []string `json:"code_challenge_methods_supported,omitempty"`
+	// IssParameterSupported is RFC 9207's
+	// authorization_response_iss_parameter_supported: when true, every
+	// authorization response must carry an `iss` equal to Issuer.
+	IssParameterSupported bool `json:"authorization_response_iss_parameter_supported,omitempty"`
+}
+
+// ErrNoDiscovery means neither discovery document could be found at the
+// issuer; the caller can suggest explicit endpoint settings.
+var ErrNoDiscovery = errors.New("no discovery document")
+
+// maxDocument bounds how much of a discovery response is read.
+const maxDocument = 1 << 20
+
+// Discover fetches the provider's metadata for issuer: first
+// {issuer}/.well-known/openid-configuration, then RFC 8414's
+// /.well-known/oauth-authorization-server (with the issuer's path appended).
+// The document's issuer must equal the one asked for, as both specifications
+// require, or a look-alike server could redirect the login elsewhere.
+func Discover(ctx context.Context, client *http.Client, issuer string) (*Metadata, error) {
+	u, err := url.Parse(issuer)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("issuer %q is not an http(s) URL", issuer)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("issuer %q must not have a query or fragment", issuer)
+	}
+	trimmed := strings.TrimSuffix(issuer, "/")
+	oidcURL := trimmed + "/.well-known/openid-configuration"
+	path := strings.TrimSuffix(u.EscapedPath(), "/")
+	oauthURL := u.Scheme + "://" + u.Host + "/.well-known/oauth-authorization-server" + path
+
+	var firstErr error
+	for _, docURL := range []string{oidcURL, oauthURL} {
+		m, err := fetch(ctx, client, docURL)
+		if errors.Is(err, errNotThere) {
+			continue
+		}
+		if err != nil {
+			firstErr = err
+			break
+		}
+		if strings.TrimSuffix(m.Issuer, "/") != trimmed {
+			return nil, fmt.Errorf("discovery at %s names issuer %q, not %q", docURL, m.Issuer, issuer)
+		}
+		if err := m.Validate(); err != nil {
+			return nil, fmt.Errorf("discovery at %s: %w", docURL, err)
+		}
+		return m, nil
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return nil, fmt.Errorf("%w at %s (tried openid-configuration and oauth-authorization-server); set the endpoints explicitly", ErrNoDiscovery, issuer)
+}
+
+var errNotThere = errors.New("not found")
+
+func fetch(ctx context.Context, client *http.Client, docURL string) (*Metadata, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, docURL, nil)
+	if err != nil {
+		return nil, fmt.Errorf("discovery: %w", err)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("discovery: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, maxDocument))
+		return nil, errNotThere
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("discovery: %s answered %s", docURL, resp.Status)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "" {
+		if mt, _, _ := mime.ParseMediaType(ct); mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+			return nil, fmt.Errorf("discovery: %s answered %s, not JSON", docURL, mt)
+		}
+	}
+	var m Metadata
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxDocument)).Decode(&m); err != nil {
+		return nil, fmt.Errorf("discovery: %s: malformed JSON: %v", docURL, err)
+	}
+	return &m, nil
+}
+
+// Validate checks that the endpoints a login and a refresh need are present
+// and are absolute http(s) URLs.
+func (m *Metadata) Validate() error {
+	if m.TokenEndpoint == "" {
+		return errors.New("no token_endpoint")
+	}
+	for name, v := range map[string]string{
+		"authorization_endpoint":        m.AuthorizationEndpoint,
+		"token_endpoint":                m.TokenEndpoint,
+		"device_authorization_endpoint": m.DeviceAuthorizationEndpoint,
+		"revocation_endpoint":           m.RevocationEndpoint,
+		"userinfo_endpoint":             m.UserinfoEndpoint,
+		"jwks_uri":                      m.JWKSURI,
+	} {
+		if v == "" {
+			continue
+		}
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fmt.Errorf("%s %q is not an http(s) URL", name, v)
+		}
+	}
+	return nil
+}
+
+// SupportsS256 reports whether the provider accepts PKCE S256. A provider
+// that lists no methods is assumed to (RFC 8414 makes the list optional).
+func (m *Metadata) SupportsS256() bool {
+	if len(m.CodeChallengeMethods) == 0 {
+		return true
+	}
+	for _, c := range m.CodeChallengeMethods {
+		if c == "S256" {
+			return true
+		}
+	}
+	return false
+}

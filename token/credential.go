@@ -1,0 +1,133 @@
+// Package token looks after a profile's credential for its whole life:
+// loading it from the keychain, deciding whether its access token is fresh,
+// refreshing it under a cross-process lock so that any number of processes
+// make one refresh request between them, saving rotated refresh tokens
+// before anything uses the new access token, revoking it at sign-out, and
+// attaching it to HTTP requests.
+package token
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// CredentialVersion is the version of the stored JSON written by this
+// build. Readers refuse versions they do not know rather than guess.
+const CredentialVersion = 1
+
+// Credential is what authctl keeps in the keychain for a profile.
+type Credential struct {
+	Version      int       `json:"version"`
+	Issuer       string    `json:"issuer"`
+	ClientID     string    `json:"client_id"`
+	RefreshToken string    `json:"refresh_token,omitempty"`
+	AccessToken  string    `json:"access_token,omitempty"`
+	TokenType    string    `json:"token_type,omitempty"`
+	Expiry       time.Time `json:"expiry,omitzero"`
+	IDToken      string    `json:"id_token,omitempty"`
+	Scopes       []string  `json:"scopes,omitempty"`
+}
+
+// Encode returns the stored form of c.
+func (c *Credential) Encode() ([]byte, error) {
+	v := *c
+	v.Version = CredentialVersion
+	return json.Marshal(&v)
+}
+
+// Decode parses a stored credential.
+func Decode(b []byte) (*Credential, error) {
+	var c Credential
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, errors.New("stored credential is not valid JSON")
+	}
+	if c.Version != CredentialVersion {
+		return nil, fmt.Errorf("stored credential has version %d; this authctl reads version %d", c.Version, CredentialVersion)
+	}
+	return &c, nil
+}
+
+// FromOAuth2 builds a credential from a token response. The expiry comes
+// from expires_in (which x/oauth2 turns into Expiry) and otherwise from the
+// access token's JWT exp claim, read without verification.
+func FromOAuth2(issuer, clientID string, t *oauth2.Token) *Credential {
+	c := &Credential{
+		Version:      CredentialVersion,
+		Issuer:       issuer,
+		ClientID:     clientID,
+		RefreshToken: t.RefreshToken,
+		AccessToken:  t.AccessToken,
+		TokenType:    normalizeType(t.TokenType),
+		Expiry:       t.Expiry,
+	}
+	if c.Expiry.IsZero() {
+		c.Expiry = JWTExpiry(t.AccessToken)
+	}
+	if id, ok := t.Extra("id_token").(string); ok {
+		c.IDToken = id
+	}
+	if s, ok := t.Extra("scope").(string); ok && s != "" {
+		c.Scopes = strings.Fields(s)
+	}
+	return c
+}
+
+func normalizeType(t string) string {
+	if t == "" || strings.EqualFold(t, "bearer") {
+		return "Bearer"
+	}
+	return t
+}
+
+// Type returns the token type to put in an Authorization header.
+func (c *Credential) Type() string { return normalizeType(c.TokenType) }
+
+// TTL returns how long the access token stays valid at now. A credential
+// with no known expiry is treated as valid for a long time: the provider
+// said nothing, and an API's 401 will force a refresh.
+func (c *Credential) TTL(now time.Time) time.Duration {
+	if c.AccessToken == "" {
+		return 0
+	}
+	if c.Expiry.IsZero() {
+		return 1<<63 - 1
+	}
+	return c.Expiry.Sub(now)
+}
+
+// Fresh reports whether the access token stays valid for longer than
+// minTTL at now.
+func (c *Credential) Fresh(now time.Time, minTTL time.Duration) bool {
+	return c.TTL(now) > minTTL
+}
+
+// JWTExpiry returns the exp claim of a JWT without verifying anything, or
+// the zero time if tok is not a JWT with a numeric exp.
+func JWTExpiry(tok string) time.Time {
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		return time.Time{}
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return time.Time{}
+	}
+	var claims struct {
+		Exp json.Number `json:"exp"`
+	}
+	if json.Unmarshal(payload, &claims) != nil {
+		return time.Time{}
+	}
+	f, err := claims.Exp.Float64()
+	if err != nil || f <= 0 {
+		return time.Time{}
+	}
+	sec := int64(f)
+	return time.Unix(sec, int64((f-float64(sec))*1e9)).UTC()
+}

@@ -1,0 +1,111 @@
+package token
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/authctl/authctl/keychain"
+)
+
+// Revoke asks the provider to revoke tok at endpoint (RFC 7009) as the
+// public client clientID. hint is "refresh_token" or "access_token".
+// A 200 means revoked or already unknown, which RFC 7009 treats alike.
+func Revoke(ctx context.Context, client *http.Client, endpoint, clientID, tok, hint string) error {
+	if client == nil {
+		client = http.DefaultClient
+	}
+	form := url.Values{"token": {tok}, "token_type_hint": {hint}, "client_id": {clientID}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return fmt.Errorf("revoke: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("revoke: %w", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode == http.StatusOK {
+		return nil
+	}
+	return fmt.Errorf("revoke %s: provider answered %s%s", hint, resp.Status, oauthErrorCode(body))
+}
+
+func oauthErrorCode(body []byte) string {
+	var e struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(body, &e) == nil && e.Error != "" {
+		return ": " + e.Error
+	}
+	return ""
+}
+
+// RevokeResult says what Logout managed at the provider.
+type RevokeResult struct {
+	// Revoked is true when every held token was revoked at the provider.
+	Revoked bool
+	// Err is the first revocation failure, if any; the local credential is
+	// deleted all the same.
+	Err error
+}
+
+// Logout revokes the stored tokens at endpoint (when endpoint is not
+// empty), refresh token first, then deletes the credential. The credential
+// is deleted even if revocation fails; the returned RevokeResult says
+// whether the tokens may stay valid at the provider. Logging out when
+// nothing is stored is not an error.
+func (s *Source) Logout(ctx context.Context, endpoint string) (RevokeResult, error) {
+	c, err := s.loadAny(ctx)
+	if err != nil {
+		return RevokeResult{}, err
+	}
+	res := RevokeResult{Revoked: c != nil && endpoint != ""}
+	if c != nil && s.Issuer != "" && !sameIssuer(c.Issuer, s.Issuer) {
+		// Never show a token to a provider other than the one that issued it.
+		res = RevokeResult{Err: fmt.Errorf("the stored credential is for issuer %s, not %s; not revoked", c.Issuer, s.Issuer)}
+		endpoint = ""
+	}
+	if c != nil && endpoint != "" {
+		for _, t := range []struct{ tok, hint string }{{c.RefreshToken, "refresh_token"}, {c.AccessToken, "access_token"}} {
+			if t.tok == "" {
+				continue
+			}
+			if err := Revoke(ctx, s.HTTPClient, endpoint, c.ClientID, t.tok, t.hint); err != nil {
+				res.Revoked = false
+				res.Err = err
+				break
+			}
+		}
+	}
+	if err := s.Store.Delete(ctx, s.Account); err != nil {
+		return res, fmt.Errorf("delete credential: %w", err)
+	}
+	return res, nil
+}
+
+// loadAny reads the stored credential whatever issuer it names; nil when
+// there is none. A credential that cannot be decoded is still deleted by
+// Logout, so it is returned as nil without error.
+func (s *Source) loadAny(ctx context.Context) (*Credential, error) {
+	b, err := s.Store.Get(ctx, s.Account)
+	if err != nil {
+		if errors.Is(err, keychain.ErrNotFound) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("read credential: %w", err)
+	}
+	c, err := Decode(b)
+	if err != nil {
+		return nil, nil
+	}
+	return c, nil
+}
