@@ -1,0 +1,73 @@
+package login
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// errOurTimeout is the cause of Device's own deadline, to tell it from the
+// device code's expiry.
+var errOurTimeout = errors.New("login timeout")
+
+// Device signs in with the device authorization grant (RFC 8628): it
+// prints the verification URI and user code (and the complete URI when
+// the provider gives one) on Stderr, then polls the token endpoint,
+// honouring the provider's interval and slow_down, until the person
+// approves, denies, the code expires, Timeout passes or ctx ends. The ID
+// token is verified as in Browser, except that no nonce is sent.
+func Device(ctx context.Context, o Options) (*Result, error) {
+	o, err := o.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if o.OAuth2.Endpoint.DeviceAuthURL == "" || o.OAuth2.Endpoint.TokenURL == "" {
+		return nil, fmt.Errorf("%w: the provider has no device authorization endpoint; sign in with the browser instead", ErrBadOptions)
+	}
+	hctx := o.httpContext(ctx)
+	da, err := o.OAuth2.DeviceAuth(hctx, o.requestOptions()...)
+	if err != nil {
+		return nil, fmt.Errorf("start device sign-in: %w", tokenError(err))
+	}
+	if da.VerificationURI == "" || da.UserCode == "" || da.DeviceCode == "" {
+		return nil, errors.New("start device sign-in: the provider's answer lacks the verification URI or codes")
+	}
+
+	w := o.Stderr
+	fmt.Fprintf(w, "To sign in, open this page in a browser on any device:\n  %s\nand enter the code:  %s\n", da.VerificationURI, da.UserCode)
+	if da.VerificationURIComplete != "" {
+		fmt.Fprintf(w, "Or open this address, which already holds the code:\n  %s\n", da.VerificationURIComplete)
+	}
+	wait := "Waiting for you to approve"
+	if !da.Expiry.IsZero() {
+		wait += fmt.Sprintf(" (the code expires in %s)", time.Until(da.Expiry).Round(time.Second))
+	}
+	fmt.Fprintln(w, wait+"…")
+
+	pctx, cancel := context.WithTimeoutCause(hctx, o.Timeout, errOurTimeout)
+	defer cancel()
+	tok, err := o.OAuth2.DeviceAccessToken(pctx, da)
+	if err != nil {
+		switch {
+		case ctx.Err() != nil:
+			return nil, fmt.Errorf("login interrupted: %w", ctx.Err())
+		case errors.Is(context.Cause(pctx), errOurTimeout):
+			return nil, fmt.Errorf("%w after %s; the code was %s at %s", ErrTimeout, o.Timeout, da.UserCode, da.VerificationURI)
+		case errors.Is(err, context.DeadlineExceeded):
+			return nil, ErrDeviceExpired
+		}
+		err = tokenError(err)
+		var pe *ProviderError
+		if errors.As(err, &pe) {
+			switch pe.Code {
+			case "access_denied":
+				return nil, fmt.Errorf("the sign-in was denied at the provider: %w", err)
+			case "expired_token":
+				return nil, fmt.Errorf("%w: %w", ErrDeviceExpired, err)
+			}
+		}
+		return nil, fmt.Errorf("device sign-in: %w", err)
+	}
+	return o.finish(ctx, tok, "")
+}

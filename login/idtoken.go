@@ -1,0 +1,65 @@
+package login
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+)
+
+// verifyIDToken checks the ID token in tok: signature against the JWKS,
+// issuer, audience (the client id), expiry, the nonce when one was sent,
+// and at_hash when present. Every error wraps ErrIDToken.
+func (o Options) verifyIDToken(ctx context.Context, tok *oauth2.Token, nonce string) (string, IDClaims, error) {
+	raw, _ := tok.Extra("id_token").(string)
+	if raw == "" {
+		return "", IDClaims{}, fmt.Errorf("%w: the provider returned none though openid was requested", ErrIDToken)
+	}
+	keys := oidc.NewRemoteKeySet(oidc.ClientContext(ctx, o.HTTPClient), o.JWKSURL)
+	v := oidc.NewVerifier(o.Issuer, keys, &oidc.Config{
+		ClientID:             o.OAuth2.ClientID,
+		SupportedSigningAlgs: o.SigningAlgs,
+		Now:                  o.Now,
+	})
+	idt, err := v.Verify(ctx, raw)
+	if err != nil {
+		var exp *oidc.TokenExpiredError
+		if errors.As(err, &exp) {
+			return "", IDClaims{}, fmt.Errorf("%w: expired at %s (is this machine's clock right?)", ErrIDToken, exp.Expiry.Format("2006-01-02 15:04:05 MST"))
+		}
+		return "", IDClaims{}, fmt.Errorf("%w: %v", ErrIDToken, err)
+	}
+	if nonce != "" && subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(nonce)) != 1 {
+		return "", IDClaims{}, fmt.Errorf("%w: nonce does not match the one this login sent", ErrIDToken)
+	}
+	if idt.AccessTokenHash != "" {
+		if err := idt.VerifyAccessToken(tok.AccessToken); err != nil {
+			return "", IDClaims{}, fmt.Errorf("%w: at_hash does not match the access token", ErrIDToken)
+		}
+	}
+	var rc struct {
+		Email             string  `json:"email"`
+		EmailVerified     any     `json:"email_verified"` // some providers send "true"
+		Name              string  `json:"name"`
+		PreferredUsername string  `json:"preferred_username"`
+		ACR               string  `json:"acr"`
+		AuthTime          float64 `json:"auth_time"`
+	}
+	if err := idt.Claims(&rc); err != nil {
+		return "", IDClaims{}, fmt.Errorf("%w: read claims: %v", ErrIDToken, err)
+	}
+	c := IDClaims{
+		Issuer: idt.Issuer, Subject: idt.Subject, Audience: idt.Audience,
+		Expiry: idt.Expiry, IssuedAt: idt.IssuedAt,
+		Email: rc.Email, Name: rc.Name, PreferredUsername: rc.PreferredUsername, ACR: rc.ACR,
+		EmailVerified: rc.EmailVerified == true || rc.EmailVerified == "true",
+	}
+	if rc.AuthTime > 0 {
+		c.AuthTime = time.Unix(int64(rc.AuthTime), 0)
+	}
+	return raw, c, nil
+}

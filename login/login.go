@@ -1,0 +1,318 @@
+// Package login runs authctl's interactive sign-in flows: the authorization
+// code flow with PKCE in a browser, caught on a loopback redirect or pasted
+// by hand, and the device authorization grant (RFC 8628). It returns the
+// tokens it obtained and stores nothing; every setting, the browser opener,
+// the terminal's streams and the HTTP client are passed in.
+package login
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// OpenFunc opens url in a web browser. It may return before the page has
+// loaded; an error means the browser could not be started.
+type OpenFunc func(ctx context.Context, url string) error
+
+// Options configure one login. The zero value of each optional field
+// selects the documented default.
+type Options struct {
+	// OAuth2 holds the client id, the endpoints (AuthURL, TokenURL and,
+	// for Device, DeviceAuthURL) and the scopes. RedirectURL is ignored:
+	// the browser flow sets it to its loopback listener. Set
+	// Endpoint.AuthStyle to oauth2.AuthStyleInParams for a public client.
+	OAuth2 oauth2.Config
+
+	// Issuer is the provider's issuer identifier. It is compared with the
+	// `iss` parameter of the authorization response (RFC 9207) and with
+	// the ID token's `iss` claim.
+	Issuer string
+	// IssParameterSupported is discovery's
+	// authorization_response_iss_parameter_supported: when true, an
+	// authorization response without `iss` is refused.
+	IssParameterSupported bool
+	// JWKSURL is the provider's jwks_uri. It is required when the scopes
+	// contain "openid": the ID token is verified against these keys.
+	JWKSURL string
+	// SigningAlgs are the accepted ID-token signature algorithms
+	// (discovery's id_token_signing_alg_values_supported). Default: the
+	// RSA, ECDSA and EdDSA families; symmetric algorithms are never
+	// accepted unless listed here.
+	SigningAlgs []string
+
+	// RedirectHost is the host of the redirect URI and the address the
+	// listener binds: "127.0.0.1" (default), "localhost" (binds 127.0.0.1
+	// and, where available, ::1 on the same port) or "[::1]".
+	RedirectHost string
+	// Port is the listener's port; 0 picks a free one.
+	Port int
+	// CallbackPath is the redirect URI's path. Default "/callback".
+	CallbackPath string
+
+	// Prompt is the OIDC `prompt` parameter ("login" forces a fresh
+	// authentication). When the scopes contain offline_access, "consent"
+	// is added (OIDC Core §11) unless Prompt is "none".
+	Prompt string
+	// MaxAge, when positive, is sent as `max_age` in whole seconds.
+	MaxAge time.Duration
+	// ACRValues, when not empty, are sent as `acr_values`.
+	ACRValues []string
+
+	// Timeout bounds the whole wait for the user. Default 5 minutes.
+	Timeout time.Duration
+
+	// Open opens the login page in a browser (see Opener). Nil means no
+	// browser can be opened here: the flow then behaves as NoBrowser and
+	// says so in one line, giving NoBrowserReason.
+	Open OpenFunc
+	// NoBrowserReason says why Open is nil ("no display"), for the line
+	// printed when the flow falls back to NoBrowser.
+	NoBrowserReason string
+	// NoBrowser prints the URL instead of opening a browser and waits for
+	// either the loopback callback or the redirected URL pasted on Stdin.
+	NoBrowser bool
+
+	// Stdin is read for a pasted redirect URL (NoBrowser, or when the
+	// browser could not be opened). A goroutine may stay blocked reading
+	// it after the flow returns; do not read Stdin afterwards.
+	Stdin io.Reader
+	// Stderr receives every word meant for the person at the terminal.
+	Stderr io.Writer
+	// HTTPClient makes the token, device and JWKS requests. Default
+	// http.DefaultClient.
+	HTTPClient *http.Client
+	// Now is the clock used to check the ID token's expiry. Default
+	// time.Now.
+	Now func() time.Time
+}
+
+// Result is what a successful login obtained.
+type Result struct {
+	// Token holds the access token, its expiry, and the refresh token
+	// when the provider issued one (it may be empty).
+	Token *oauth2.Token
+	// IDToken is the raw ID token, set only when "openid" was requested;
+	// it has been verified (signature against the JWKS, iss, aud, exp,
+	// and nonce for the browser flow).
+	IDToken string
+	// Claims are the identity claims of the verified ID token.
+	Claims IDClaims
+}
+
+// IDClaims are the identity claims of a verified ID token.
+type IDClaims struct {
+	Issuer            string
+	Subject           string
+	Audience          []string
+	Expiry            time.Time
+	IssuedAt          time.Time
+	AuthTime          time.Time
+	Email             string
+	EmailVerified     bool
+	Name              string
+	PreferredUsername string
+	ACR               string
+}
+
+// Errors a caller can match with errors.Is to choose an exit code and a
+// next step. None of them ever carries a code or a token.
+var (
+	// ErrTimeout: the user did not finish within Options.Timeout.
+	ErrTimeout = errors.New("login timed out")
+	// ErrStateMismatch: a callback or pasted URL carried a `state` this
+	// login did not issue (a forged or stale redirect).
+	ErrStateMismatch = errors.New("state mismatch: the redirect does not belong to this login")
+	// ErrIssuerMismatch: the authorization response's `iss` was not the
+	// expected issuer, or was missing though the provider advertises it
+	// (RFC 9207 mix-up defence). No code was exchanged.
+	ErrIssuerMismatch = errors.New("issuer mismatch in the authorization response")
+	// ErrPortBusy: the requested listener port is in use. The error is a
+	// *PortBusyError naming the port.
+	ErrPortBusy = errors.New("port in use")
+	// ErrIDToken: the ID token was missing or failed verification.
+	ErrIDToken = errors.New("invalid ID token")
+	// ErrMissingCode: the redirect carried neither a code nor an error.
+	ErrMissingCode = errors.New("the redirect carried no authorization code")
+	// ErrDeviceExpired: the device code expired before it was approved.
+	ErrDeviceExpired = errors.New("the device code expired before the sign-in was approved")
+	// ErrBadOptions: the options cannot work (a usage or configuration
+	// error, not a failure of the provider).
+	ErrBadOptions = errors.New("invalid login options")
+)
+
+// ProviderError is an OAuth error reported by the provider, in the
+// authorization response or by its token endpoint.
+type ProviderError struct {
+	Code        string // RFC 6749 `error`, e.g. "access_denied"
+	Description string // `error_description`, may be empty
+	URI         string // `error_uri`, may be empty
+}
+
+// Error returns "the provider refused the sign-in: CODE: DESCRIPTION".
+func (e *ProviderError) Error() string {
+	s := "the provider refused the sign-in: " + e.Code
+	if e.Description != "" {
+		s += ": " + e.Description
+	}
+	return s
+}
+
+// PortBusyError reports that the listener could not bind its port.
+type PortBusyError struct {
+	Host string
+	Port int
+}
+
+// Error names the busy address and port.
+func (e *PortBusyError) Error() string {
+	return fmt.Sprintf("port %d on %s is already in use; choose another with --port, or 0 for any free port", e.Port, e.Host)
+}
+
+// Is reports ErrPortBusy.
+func (e *PortBusyError) Is(target error) bool { return target == ErrPortBusy }
+
+const (
+	defaultTimeout      = 5 * time.Minute
+	defaultCallbackPath = "/callback"
+	defaultRedirectHost = "127.0.0.1"
+)
+
+// defaultSigningAlgs are the asymmetric JWS algorithms accepted for ID
+// tokens when the caller names none.
+var defaultSigningAlgs = []string{
+	"RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+	"ES256", "ES384", "ES512", "EdDSA",
+}
+
+// withDefaults returns a copy of o with every default filled in, or an
+// error wrapping ErrBadOptions.
+func (o Options) withDefaults() (Options, error) {
+	if o.Timeout <= 0 {
+		o.Timeout = defaultTimeout
+	}
+	if o.CallbackPath == "" {
+		o.CallbackPath = defaultCallbackPath
+	}
+	if !strings.HasPrefix(o.CallbackPath, "/") {
+		o.CallbackPath = "/" + o.CallbackPath
+	}
+	switch o.RedirectHost {
+	case "":
+		o.RedirectHost = defaultRedirectHost
+	case "::1":
+		o.RedirectHost = "[::1]"
+	case "127.0.0.1", "localhost", "[::1]":
+	default:
+		return o, fmt.Errorf("%w: redirect host %q: use 127.0.0.1, localhost or [::1]", ErrBadOptions, o.RedirectHost)
+	}
+	if o.Port < 0 || o.Port > 65535 {
+		return o, fmt.Errorf("%w: port %d out of range", ErrBadOptions, o.Port)
+	}
+	if o.OAuth2.ClientID == "" {
+		return o, fmt.Errorf("%w: no client id", ErrBadOptions)
+	}
+	if o.wantsOpenID() && o.JWKSURL == "" {
+		return o, fmt.Errorf("%w: scope openid needs the provider's jwks_uri to verify the ID token", ErrBadOptions)
+	}
+	if len(o.SigningAlgs) == 0 {
+		o.SigningAlgs = defaultSigningAlgs
+	}
+	if o.Stderr == nil {
+		o.Stderr = io.Discard
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = http.DefaultClient
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o, nil
+}
+
+func (o Options) wantsOpenID() bool { return slices.Contains(o.OAuth2.Scopes, "openid") }
+
+func (o Options) wantsOffline() bool { return slices.Contains(o.OAuth2.Scopes, "offline_access") }
+
+// prompt returns the `prompt` value to send, or "".
+func (o Options) prompt() string {
+	p := strings.Fields(o.Prompt)
+	if o.wantsOffline() && !slices.Contains(p, "none") && !slices.Contains(p, "consent") {
+		p = append(p, "consent")
+	}
+	return strings.Join(p, " ")
+}
+
+// requestOptions are the extra authorization (or device authorization)
+// request parameters shared by both flows.
+func (o Options) requestOptions() []oauth2.AuthCodeOption {
+	var opts []oauth2.AuthCodeOption
+	if p := o.prompt(); p != "" {
+		opts = append(opts, oauth2.SetAuthURLParam("prompt", p))
+	}
+	if o.MaxAge > 0 {
+		secs := int64(o.MaxAge / time.Second)
+		if secs == 0 {
+			secs = 1
+		}
+		opts = append(opts, oauth2.SetAuthURLParam("max_age", strconv.FormatInt(secs, 10)))
+	}
+	if len(o.ACRValues) > 0 {
+		opts = append(opts, oauth2.SetAuthURLParam("acr_values", strings.Join(o.ACRValues, " ")))
+	}
+	return opts
+}
+
+// httpContext returns ctx carrying the HTTP client for x/oauth2.
+func (o Options) httpContext(ctx context.Context) context.Context {
+	return context.WithValue(ctx, oauth2.HTTPClient, o.HTTPClient)
+}
+
+// tokenError turns an error from the token or device endpoint into one
+// that is safe to show: a *ProviderError when the provider named an OAuth
+// error, else the HTTP status, never the response body.
+func tokenError(err error) error {
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) {
+		return err
+	}
+	if re.ErrorCode != "" {
+		return &ProviderError{Code: re.ErrorCode, Description: re.ErrorDescription, URI: re.ErrorURI}
+	}
+	if re.Response != nil {
+		return fmt.Errorf("the provider answered %s", re.Response.Status)
+	}
+	return errors.New("the provider's answer could not be read")
+}
+
+// finish verifies the ID token (when openid was asked for) and warns when
+// no refresh token came back.
+func (o Options) finish(ctx context.Context, tok *oauth2.Token, nonce string) (*Result, error) {
+	res := &Result{Token: tok}
+	if o.wantsOpenID() {
+		raw, claims, err := o.verifyIDToken(ctx, tok, nonce)
+		if err != nil {
+			return nil, err
+		}
+		res.IDToken, res.Claims = raw, claims
+	}
+	if tok.RefreshToken == "" {
+		msg := "Warning: the provider issued no refresh token, so this session ends when the access token expires"
+		if !tok.Expiry.IsZero() {
+			msg += " (" + tok.Expiry.Local().Format("15:04 MST") + ")"
+		}
+		if !o.wantsOffline() {
+			msg += "; add offline_access to the scopes to stay signed in"
+		}
+		fmt.Fprintln(o.Stderr, msg+".")
+	}
+	return res, nil
+}
