@@ -37,3 +37,23 @@ type Store interface {
 	// "macOS Keychain", "file ~/.local/state/authctl/credentials.json").
 	Backend() string
 }
+
+// ErrLocked is matched by errors that mean the keychain is there but
+// locked (a locked Secret Service collection). Every such error also
+// matches ErrUnavailable.
+var ErrLocked = errors.New("keychain locked")
+
+// ErrTimeout is matched by errors that mean a keychain call did not answer
+// within its time limit. Every such error also matches ErrUnavailable.
+var ErrTimeout = errors.New("keychain timed out")
+
+// ErrTooBig is matched by the error of a Set whose secret is larger than
+// one keychain item may hold (go-keyring's ErrSetDataTooBig). NewSplit
+// never lets it through: it splits large secrets over several items.
+var ErrTooBig = errors.New("secret too big for one keychain item")
+
+// ErrCorrupt is matched by the error of a Get that found a credential whose
+// parts are missing or damaged. Unlike ErrNotFound it means something is
+// stored; unlike ErrUnavailable it does not go away by itself: logging in
+// again replaces it.
+var ErrCorrupt = errors.New("stored credential is damaged")

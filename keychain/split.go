@@ -1,0 +1,309 @@
+package keychain
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// DefaultItemSize is the most bytes NewSplit puts in one keychain item
+// unless told otherwise. It fits every platform with room to spare: Windows
+// takes 2560 bytes of blob (go-keyring v0.2.8 stores the bytes as they are,
+// not as UTF-16), macOS about 3000 bytes of secret (a 4096-byte
+// `security -i` line holding the base64 of the secret, the service and the
+// account), the Secret Service has no limit seen.
+const DefaultItemSize = 2000
+
+// minItemSize keeps room for the head item, which names the parts.
+const minItemSize = 256
+
+// headPrefix starts every head item that names parts instead of holding
+// the secret itself.
+const headPrefix = "authctl-split/1 "
+
+// SplitOptions configures NewSplit. The zero value is ready to use.
+type SplitOptions struct {
+	// MaxItem is the most bytes stored in one item. Zero means
+	// DefaultItemSize; values below 256 are raised to 256.
+	MaxItem int
+	// Rand makes generation names. Nil means crypto/rand.
+	Rand io.Reader
+}
+
+// Lister is implemented by stores that can list the account names they
+// hold. NewSplit uses it, when the inner store has it, to delete parts that
+// an interrupted update left behind. It may return an error matching
+// errors.ErrUnsupported.
+type Lister interface {
+	Accounts(ctx context.Context) ([]string, error)
+}
+
+// split stores secrets of any size over items of a bounded size.
+type split struct {
+	inner   Store
+	maxItem int
+	rand    io.Reader
+}
+
+// NewSplit wraps inner so that a secret of any size can be stored although
+// every item inner holds stays within opts.MaxItem bytes.
+//
+// A secret that fits in one item is stored as it is under the account
+// itself: one item, one read. A larger one is cut into parts stored under
+// "<account>#<generation>#<n>", and the item under the account (the head)
+// names the generation, the number of parts, the size and the SHA-256 of
+// the whole. Set writes the new parts under a fresh generation first, then
+// replaces the head, then deletes the old parts, so a failure or a crash at
+// any point leaves the old or the new secret readable, never neither. Get
+// of a head whose parts are missing or damaged returns an error matching
+// ErrCorrupt. Delete removes the head, the parts it names and, when inner
+// is a Lister, parts of older generations too.
+//
+// Account names must not contain '#'.
+func NewSplit(inner Store, opts SplitOptions) Store {
+	s := &split{inner: inner, maxItem: opts.MaxItem, rand: opts.Rand}
+	if s.maxItem == 0 {
+		s.maxItem = DefaultItemSize
+	}
+	if s.maxItem < minItemSize {
+		s.maxItem = minItemSize
+	}
+	if s.rand == nil {
+		s.rand = rand.Reader
+	}
+	return s
+}
+
+// Backend names the inner store's backend.
+func (s *split) Backend() string { return s.inner.Backend() }
+
+// head describes a secret stored in parts.
+type head struct {
+	gen   string
+	parts int
+	size  int
+	sum   string // hex SHA-256 of the whole secret
+}
+
+func (h head) String() string {
+	return fmt.Sprintf("%s%s %d %d %s", headPrefix, h.gen, h.parts, h.size, h.sum)
+}
+
+// parseHead reads a head item; ok is false when the item holds the secret
+// itself.
+func parseHead(b []byte) (h head, ok bool, err error) {
+	if !bytes.HasPrefix(b, []byte(headPrefix)) {
+		return head{}, false, nil
+	}
+	f := strings.Fields(string(b[len(headPrefix):]))
+	if len(f) != 4 {
+		return head{}, true, fmt.Errorf("%w: unreadable head item", ErrCorrupt)
+	}
+	h.gen, h.sum = f[0], f[3]
+	var err1, err2 error
+	h.parts, err1 = strconv.Atoi(f[1])
+	h.size, err2 = strconv.Atoi(f[2])
+	if err1 != nil || err2 != nil || h.parts < 1 || h.size < 0 || strings.Contains(h.gen, "#") || len(h.sum) != 64 {
+		return head{}, true, fmt.Errorf("%w: unreadable head item", ErrCorrupt)
+	}
+	return h, true, nil
+}
+
+// partName is the account name of part n of generation gen.
+func partName(account, gen string, n int) string {
+	return account + "#" + gen + "#" + strconv.Itoa(n)
+}
+
+// checkSplitAccount rejects names the part naming cannot tell apart.
+func checkSplitAccount(account string) error {
+	if err := checkAccount(account); err != nil {
+		return err
+	}
+	if strings.Contains(account, "#") {
+		return fmt.Errorf("keychain: account name %q contains '#'", account)
+	}
+	return nil
+}
+
+// Get reads the head and, when it names parts, the parts.
+func (s *split) Get(ctx context.Context, account string) ([]byte, error) {
+	if err := checkSplitAccount(account); err != nil {
+		return nil, err
+	}
+	var prev []byte
+	for attempt := 0; ; attempt++ {
+		b, err := s.inner.Get(ctx, account)
+		if err != nil {
+			return nil, err
+		}
+		h, ok, err := parseHead(b)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", account, err)
+		}
+		if !ok {
+			return b, nil
+		}
+		v, err := s.readParts(ctx, account, h)
+		if err == nil || !errors.Is(err, ErrCorrupt) {
+			return v, err
+		}
+		// A concurrent Set may have replaced the head and deleted the parts
+		// just read: read again while the head keeps changing.
+		if attempt >= 3 || (prev != nil && bytes.Equal(prev, b)) {
+			return nil, err
+		}
+		prev = b
+	}
+}
+
+// readParts reads and checks the parts a head names.
+func (s *split) readParts(ctx context.Context, account string, h head) ([]byte, error) {
+	buf := make([]byte, 0, h.size)
+	for i := range h.parts {
+		p, err := s.inner.Get(ctx, partName(account, h.gen, i))
+		if errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("read %s: %w: part %d of %d is missing", account, ErrCorrupt, i+1, h.parts)
+		}
+		if err != nil {
+			return nil, err
+		}
+		buf = append(buf, p...)
+	}
+	sum := sha256.Sum256(buf)
+	if len(buf) != h.size || hex.EncodeToString(sum[:]) != h.sum {
+		return nil, fmt.Errorf("read %s: %w: the parts do not match their checksum", account, ErrCorrupt)
+	}
+	return buf, nil
+}
+
+// Set writes new parts, then the head, then deletes the old parts.
+func (s *split) Set(ctx context.Context, account string, secret []byte) error {
+	if err := checkSplitAccount(account); err != nil {
+		return err
+	}
+	old, err := s.inner.Get(ctx, account)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	oldHead, oldSplit, _ := parseHead(old)
+
+	if len(secret) <= s.maxItem && !bytes.HasPrefix(secret, []byte(headPrefix)) {
+		if err := s.inner.Set(ctx, account, secret); err != nil {
+			return err
+		}
+	} else {
+		gen, err := s.newGen()
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(secret)
+		h := head{gen: gen, parts: (len(secret) + s.maxItem - 1) / s.maxItem, size: len(secret), sum: hex.EncodeToString(sum[:])}
+		for i := range h.parts {
+			chunk := secret[i*s.maxItem : min((i+1)*s.maxItem, len(secret))]
+			if err := s.inner.Set(ctx, partName(account, gen, i), chunk); err != nil {
+				s.deleteParts(ctx, account, head{gen: gen, parts: i})
+				return err
+			}
+		}
+		if err := s.inner.Set(ctx, account, []byte(h.String())); err != nil {
+			s.deleteParts(ctx, account, h)
+			return err
+		}
+	}
+	// The new secret is whole; the old parts are garbage now. Failing to
+	// delete them loses nothing, so their errors are not reported (Delete
+	// sweeps leftovers where the store can list them).
+	if oldSplit {
+		s.deleteParts(ctx, account, oldHead)
+	}
+	return nil
+}
+
+// newGen returns a fresh generation name.
+func (s *split) newGen() (string, error) {
+	var b [6]byte
+	if _, err := io.ReadFull(s.rand, b[:]); err != nil {
+		return "", fmt.Errorf("keychain: generation name: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+// deleteParts deletes the parts h names and reports the first failure.
+func (s *split) deleteParts(ctx context.Context, account string, h head) error {
+	var first error
+	for i := range h.parts {
+		if err := s.inner.Delete(ctx, partName(account, h.gen, i)); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// Delete removes the head first (so the credential is gone at once), then
+// its parts, then any other parts of the account the inner store lists.
+func (s *split) Delete(ctx context.Context, account string) error {
+	if err := checkSplitAccount(account); err != nil {
+		return err
+	}
+	b, err := s.inner.Get(ctx, account)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	h, isSplit, _ := parseHead(b)
+	if err == nil {
+		if err := s.inner.Delete(ctx, account); err != nil {
+			return err
+		}
+	}
+	if isSplit {
+		if err := s.deleteParts(ctx, account, h); err != nil {
+			return fmt.Errorf("delete parts of %s: %w", account, err)
+		}
+	}
+	l, ok := s.inner.(Lister)
+	if !ok {
+		return nil
+	}
+	names, err := l.Accounts(ctx)
+	if err != nil {
+		if errors.Is(err, errors.ErrUnsupported) {
+			return nil
+		}
+		return fmt.Errorf("list leftover parts of %s: %w", account, err)
+	}
+	for _, n := range names {
+		if strings.HasPrefix(n, account+"#") {
+			if err := s.inner.Delete(ctx, n); err != nil {
+				return fmt.Errorf("delete leftover part of %s: %w", account, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Accounts lists the accounts holding a secret (heads, not parts) when the
+// inner store is a Lister; otherwise the error matches errors.ErrUnsupported.
+func (s *split) Accounts(ctx context.Context) ([]string, error) {
+	l, ok := s.inner.(Lister)
+	if !ok {
+		return nil, errors.ErrUnsupported
+	}
+	names, err := l.Accounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var heads []string
+	for _, n := range names {
+		if !strings.Contains(n, "#") {
+			heads = append(heads, n)
+		}
+	}
+	return heads, nil
+}

@@ -1,0 +1,152 @@
+package keychain
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/godbus/dbus/v5"
+)
+
+const (
+	ssName        = "org.freedesktop.secrets"
+	ssPath        = dbus.ObjectPath("/org/freedesktop/secrets")
+	ssService     = "org.freedesktop.Secret.Service"
+	ssItemAttrs   = "org.freedesktop.Secret.Item.Attributes"
+	loginItemPath = "/org/freedesktop/secrets/collection/login/"
+)
+
+// ssSecret is the Secret Service's Secret struct (oayays).
+type ssSecret struct {
+	Session     dbus.ObjectPath
+	Parameters  []byte
+	Value       []byte
+	ContentType string
+}
+
+// busAddress returns the session bus address to use, or an explained
+// error when there is none. It never launches anything.
+func (s *system) busAddress() (string, error) {
+	if a := s.getenv("DBUS_SESSION_BUS_ADDRESS"); a != "" && a != "autolaunch:" {
+		return a, nil
+	}
+	if fi, err := os.Stat(s.busSocket); err == nil && fi.Mode()&os.ModeSocket != 0 {
+		return "unix:path=" + dbus.EscapeBusAddressValue(s.busSocket), nil
+	}
+	return "", unavailable(nil,
+		fmt.Sprintf("DBUS_SESSION_BUS_ADDRESS is not set and there is no session bus at %s, so the Secret Service cannot be reached", s.busSocket),
+		"run authctl inside your desktop session (or dbus-run-session with gnome-keyring), or log in with --insecure-storage", nil)
+}
+
+// preflight fails at once when there is no session bus, before go-keyring
+// gets a chance to run dbus-launch.
+func (s *system) preflight() error {
+	_, err := s.busAddress()
+	return err
+}
+
+// connect opens a private connection to the session bus, closed when ctx
+// ends.
+func (s *system) connect(ctx context.Context) (*dbus.Conn, error) {
+	addr, err := s.busAddress()
+	if err != nil {
+		return nil, err
+	}
+	return dbus.Connect(addr, dbus.WithContext(ctx))
+}
+
+// get reads the secret straight from the Secret Service in three calls
+// (SearchItems, OpenSession "plain", GetSecrets) instead of go-keyring's
+// seven. It finds the items go-keyring writes (attributes "service" and
+// "username") and reads only unlocked ones: a locked item gives ErrLocked
+// and never an unlock prompt, which could wait forever. The session dies
+// with the connection, so it is not closed explicitly.
+func (s *system) get(ctx context.Context, account string) ([]byte, error) {
+	conn, err := s.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	svc := conn.Object(ssName, ssPath)
+
+	var unlocked, locked []dbus.ObjectPath
+	attrs := map[string]string{"service": Service, "username": account}
+	if err := svc.CallWithContext(ctx, ssService+".SearchItems", 0, attrs).Store(&unlocked, &locked); err != nil {
+		return nil, err
+	}
+	item := pickItem(unlocked)
+	if item == "" {
+		if len(locked) > 0 {
+			return nil, errLocked(nil)
+		}
+		return nil, ErrNotFound
+	}
+
+	var alg dbus.Variant
+	var session dbus.ObjectPath
+	if err := svc.CallWithContext(ctx, ssService+".OpenSession", 0, "plain", dbus.MakeVariant("")).Store(&alg, &session); err != nil {
+		return nil, err
+	}
+	var secrets map[dbus.ObjectPath]ssSecret
+	if err := svc.CallWithContext(ctx, ssService+".GetSecrets", 0, []dbus.ObjectPath{item}, session).Store(&secrets); err != nil {
+		return nil, err
+	}
+	sec, ok := secrets[item]
+	if !ok { // locked between the search and the read
+		return nil, errLocked(nil)
+	}
+	return sec.Value, nil
+}
+
+// pickItem prefers an item of the login collection, where go-keyring
+// writes, and otherwise takes the first.
+func pickItem(items []dbus.ObjectPath) dbus.ObjectPath {
+	for _, it := range items {
+		if strings.HasPrefix(string(it), loginItemPath) {
+			return it
+		}
+	}
+	if len(items) > 0 {
+		return items[0]
+	}
+	return ""
+}
+
+// errLocked is the error of a read that found only locked items.
+func errLocked(cause error) error {
+	return unavailable(ErrLocked, "the Secret Service collection holding the credential is locked", hintStart, cause)
+}
+
+// Accounts lists the account names of every authctl item in the Secret
+// Service, locked ones included, without reading any secret. NewSplit uses
+// it to find parts left behind by an interrupted update.
+func (s *system) Accounts(ctx context.Context) ([]string, error) {
+	if err := s.preflight(); err != nil {
+		return nil, err
+	}
+	return bounded(ctx, s.timeout, "list", func(ctx context.Context) ([]string, error) {
+		conn, err := s.connect(ctx)
+		if err != nil {
+			return nil, classify("list", err)
+		}
+		defer conn.Close()
+		var unlocked, locked []dbus.ObjectPath
+		err = conn.Object(ssName, ssPath).CallWithContext(ctx, ssService+".SearchItems", 0,
+			map[string]string{"service": Service}).Store(&unlocked, &locked)
+		if err != nil {
+			return nil, classify("list", err)
+		}
+		var names []string
+		for _, it := range append(unlocked, locked...) {
+			v, err := conn.Object(ssName, it).GetProperty(ssItemAttrs)
+			if err != nil {
+				continue // deleted meanwhile
+			}
+			if m, ok := v.Value().(map[string]string); ok && m["username"] != "" {
+				names = append(names, m["username"])
+			}
+		}
+		return names, nil
+	})
+}
