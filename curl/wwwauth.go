@@ -1,0 +1,150 @@
+package curl
+
+import (
+	"strings"
+)
+
+// bearerError finds the error and error_description parameters (RFC 6750
+// §3) of the Bearer challenge among WWW-Authenticate values, made safe to
+// print on a terminal.
+func bearerError(values []string) (errCode, desc string) {
+	for _, v := range values {
+		for _, ch := range challenges(v) {
+			if !strings.EqualFold(ch.scheme, "Bearer") {
+				continue
+			}
+			return printable(ch.params["error"], 100), printable(ch.params["error_description"], 300)
+		}
+	}
+	return "", ""
+}
+
+type challenge struct {
+	scheme string
+	params map[string]string
+}
+
+// challenges parses one WWW-Authenticate value (RFC 9110 §11.6.1) into its
+// challenges. It is lenient: a malformed part ends the parse.
+func challenges(s string) []challenge {
+	var out []challenge
+	p := &lexer{s: s}
+	for {
+		p.skip(" \t,")
+		scheme := p.token()
+		if scheme == "" {
+			return out
+		}
+		ch := challenge{scheme: scheme, params: map[string]string{}}
+		for {
+			p.skip(" \t")
+			save := p.i
+			name := p.token()
+			p.skip(" \t")
+			if name == "" || !p.eat('=') {
+				// a token68 or the next challenge's scheme
+				p.i = save
+				break
+			}
+			p.skip(" \t")
+			var val string
+			if p.peek() == '"' {
+				val = p.quoted()
+			} else {
+				val = p.token()
+			}
+			ch.params[strings.ToLower(name)] = val
+			p.skip(" \t")
+			if !p.eat(',') {
+				break
+			}
+			p.skip(" \t,")
+			// a name followed by a space and no "=" starts the next challenge
+			save = p.i
+			n := p.token()
+			p.skip(" \t")
+			isParam := n != "" && p.peek() == '='
+			p.i = save
+			if !isParam {
+				break
+			}
+		}
+		out = append(out, ch)
+		if p.i >= len(s) {
+			return out
+		}
+	}
+}
+
+type lexer struct {
+	s string
+	i int
+}
+
+func (l *lexer) peek() byte {
+	if l.i < len(l.s) {
+		return l.s[l.i]
+	}
+	return 0
+}
+
+func (l *lexer) eat(c byte) bool {
+	if l.peek() == c {
+		l.i++
+		return true
+	}
+	return false
+}
+
+func (l *lexer) skip(set string) {
+	for l.i < len(l.s) && strings.IndexByte(set, l.s[l.i]) >= 0 {
+		l.i++
+	}
+}
+
+func (l *lexer) token() string {
+	start := l.i
+	for l.i < len(l.s) {
+		c := l.s[l.i]
+		if c <= ' ' || c == '=' || c == ',' || c == '"' || c >= 0x7f {
+			break
+		}
+		l.i++
+	}
+	return l.s[start:l.i]
+}
+
+func (l *lexer) quoted() string {
+	l.i++ // opening quote
+	var sb strings.Builder
+	for l.i < len(l.s) {
+		c := l.s[l.i]
+		l.i++
+		switch c {
+		case '\\':
+			if l.i < len(l.s) {
+				sb.WriteByte(l.s[l.i])
+				l.i++
+			}
+		case '"':
+			return sb.String()
+		default:
+			sb.WriteByte(c)
+		}
+	}
+	return sb.String()
+}
+
+// printable drops control characters and shortens s to max bytes.
+func printable(s string, max int) string {
+	s = strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return -1
+		}
+		return r
+	}, s)
+	if len(s) > max {
+		s = s[:max] + "..."
+	}
+	return s
+}
