@@ -41,6 +41,19 @@ func TestDiscoveryAdvertisesWhatAuthctlNeeds(t *testing.T) {
 			t.Errorf("%s = %v, want a URL under the issuer", key, doc[key])
 		}
 	}
+	ep := idp.Endpoint()
+	for key, want := range map[string]string{
+		"authorization_endpoint":        ep.AuthURL,
+		"token_endpoint":                ep.TokenURL,
+		"device_authorization_endpoint": ep.DeviceAuthURL,
+		"userinfo_endpoint":             idp.UserinfoURL(),
+		"revocation_endpoint":           idp.RevocationURL(),
+		"introspection_endpoint":        idp.IntrospectionURL(),
+	} {
+		if doc[key] != want {
+			t.Errorf("%s = %v, but IdP says %s", key, doc[key], want)
+		}
+	}
 	if got := doc["code_challenge_methods_supported"]; len(got.([]any)) != 1 || got.([]any)[0] != "S256" {
 		t.Errorf("code_challenge_methods_supported = %v, want [S256]", got)
 	}

@@ -1,0 +1,34 @@
+package testidp
+
+import "golang.org/x/oauth2"
+
+// The provider's endpoints; they match its discovery document.
+
+// Endpoint returns the provider's OAuth endpoints with AuthStyleInParams, as
+// a public client must use (see facts.md on auto-detect replaying refreshes).
+func (p *IdP) Endpoint() oauth2.Endpoint {
+	return oauth2.Endpoint{
+		AuthURL:       p.Issuer + "/auth",
+		TokenURL:      p.Issuer + "/token",
+		DeviceAuthURL: p.Issuer + "/device/auth",
+		AuthStyle:     oauth2.AuthStyleInParams,
+	}
+}
+
+// Config returns an oauth2.Config for client ID ClientID with the given
+// scopes (default openid and offline_access) and no RedirectURL.
+func (p *IdP) Config(scopes ...string) oauth2.Config {
+	if len(scopes) == 0 {
+		scopes = []string{"openid", "offline_access"}
+	}
+	return oauth2.Config{ClientID: ClientID, Endpoint: p.Endpoint(), Scopes: scopes}
+}
+
+// UserinfoURL returns the provider's userinfo endpoint.
+func (p *IdP) UserinfoURL() string { return p.Issuer + "/me" }
+
+// RevocationURL returns the provider's revocation endpoint (RFC 7009).
+func (p *IdP) RevocationURL() string { return p.Issuer + "/token/revocation" }
+
+// IntrospectionURL returns the provider's introspection endpoint (RFC 7662).
+func (p *IdP) IntrospectionURL() string { return p.Issuer + "/token/introspection" }
