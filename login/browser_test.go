@@ -1,0 +1,484 @@
+package login
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestBrowserLoginSucceeds(t *testing.T) {
+	f := newFakeIdP(t)
+	o := f.options()
+	var stderr syncBuffer
+	o.Stderr = &stderr
+	var authURL string
+	open := f.browser(nil)
+	o.Open = func(ctx context.Context, u string) error { authURL = u; return open(ctx, u) }
+
+	res, err := Browser(context.Background(), o)
+	if err != nil {
+		t.Fatalf("Browser: %v\nstderr:\n%s", err, stderr.String())
+	}
+	if !strings.HasPrefix(res.Token.AccessToken, "at-") || !strings.HasPrefix(res.Token.RefreshToken, "rt-") {
+		t.Errorf("token %+v", res.Token)
+	}
+	if res.IDToken == "" || res.Claims.Subject != "alice" || res.Claims.Email != "alice@example.test" || !res.Claims.EmailVerified {
+		t.Errorf("ID token %q claims %+v", res.IDToken, res.Claims)
+	}
+	q := mustQuery(t, authURL)
+	ru, _ := url.Parse(q.Get("redirect_uri"))
+	if ru.Hostname() != "127.0.0.1" || ru.Path != "/callback" || ru.Port() == "0" {
+		t.Errorf("redirect_uri %s", ru)
+	}
+	for k, want := range map[string]string{"prompt": "consent", "code_challenge_method": "S256", "response_type": "code", "client_id": "cli"} {
+		if q.Get(k) != want {
+			t.Errorf("auth URL %s=%q, want %q", k, q.Get(k), want)
+		}
+	}
+	if q.Get("nonce") == "" || len(q.Get("state")) < 20 {
+		t.Errorf("auth URL lacks a random nonce or state: %s", authURL)
+	}
+	if !strings.Contains(stderr.String(), "Opening your browser… if it does not open, visit:\n  "+authURL+"\n") {
+		t.Errorf("URL not printed on stderr:\n%s", stderr.String())
+	}
+	assertPortFree(t, ru.Port())
+}
+
+func TestAuthorizationParameters(t *testing.T) {
+	tests := []struct {
+		name   string
+		scopes []string
+		prompt string
+		maxAge time.Duration
+		acr    []string
+		want   url.Values // "" means absent
+	}{
+		{"offline asks consent", []string{"openid", "offline_access"}, "", 0, nil, url.Values{"prompt": {"consent"}}},
+		{"no offline, no prompt", []string{"openid"}, "", 0, nil, url.Values{"prompt": {""}}},
+		{"step-up with offline", []string{"openid", "offline_access"}, "login", 5 * time.Minute, []string{"urn:mfa", "phr"},
+			url.Values{"prompt": {"login consent"}, "max_age": {"300"}, "acr_values": {"urn:mfa phr"}}},
+		{"prompt none stays none", []string{"offline_access"}, "none", 0, nil, url.Values{"prompt": {"none"}}},
+		{"consent not doubled", []string{"offline_access"}, "consent", 0, nil, url.Values{"prompt": {"consent"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := Options{Prompt: tt.prompt, MaxAge: tt.maxAge, ACRValues: tt.acr}
+			o.OAuth2.Scopes = tt.scopes
+			q := mustQuery(t, o.OAuth2.AuthCodeURL("s", o.requestOptions()...))
+			for k, v := range tt.want {
+				if q.Get(k) != v[0] {
+					t.Errorf("%s=%q, want %q", k, q.Get(k), v[0])
+				}
+			}
+		})
+	}
+}
+
+// TestBrowserFailsBeforeExchange: a forged state or a foreign issuer ends
+// the login with no code exchanged.
+func TestBrowserFailsBeforeExchange(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(url.Values)
+		want error
+	}{
+		{"wrong state", func(q url.Values) { q.Set("state", "forged") }, ErrStateMismatch},
+		{"foreign iss", func(q url.Values) { q.Set("iss", "https://evil.example") }, ErrIssuerMismatch},
+		{"missing iss", func(q url.Values) { q.Del("iss") }, ErrIssuerMismatch},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeIdP(t)
+			o := f.options()
+			o.Open = f.browser(tt.edit)
+			res, err := Browser(context.Background(), o)
+			if !errors.Is(err, tt.want) || res != nil {
+				t.Fatalf("got %v, %v; want %v", res, err, tt.want)
+			}
+			if n := f.exchangeCount(); n != 0 {
+				t.Errorf("%d code exchanges, want 0", n)
+			}
+		})
+	}
+}
+
+func TestBrowserProviderErrorIsTyped(t *testing.T) {
+	f := newFakeIdP(t)
+	o := f.options()
+	o.Open = f.browser(func(q url.Values) {
+		q.Del("code")
+		q.Set("error", "access_denied")
+		q.Set("error_description", "End-User aborted interaction")
+	})
+	_, err := Browser(context.Background(), o)
+	var pe *ProviderError
+	if !errors.As(err, &pe) || pe.Code != "access_denied" || pe.Description != "End-User aborted interaction" {
+		t.Fatalf("got %v, want a ProviderError access_denied", err)
+	}
+}
+
+func TestBrowserIgnoresStrayRequests(t *testing.T) {
+	f := newFakeIdP(t)
+	o := f.options()
+	open := f.browser(nil)
+	var stray int
+	o.Open = func(ctx context.Context, u string) error {
+		base, _ := url.Parse(mustQuery(t, u).Get("redirect_uri"))
+		for _, p := range []string{"/favicon.ico", "/robots.txt"} {
+			resp, err := http.Get("http://" + base.Host + p)
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			stray = resp.StatusCode
+		}
+		return open(ctx, u)
+	}
+	if _, err := Browser(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	if stray != http.StatusNotFound {
+		t.Errorf("stray request got %d, want 404", stray)
+	}
+}
+
+func TestTokenEndpointErrorHidesTheCode(t *testing.T) {
+	f := newFakeIdP(t)
+	f.tokenError = "invalid_grant"
+	_, err := Browser(context.Background(), f.options())
+	var pe *ProviderError
+	if !errors.As(err, &pe) || pe.Code != "invalid_grant" {
+		t.Fatalf("got %v, want invalid_grant", err)
+	}
+	if strings.Contains(err.Error(), "code-") {
+		t.Errorf("error shows the code: %v", err)
+	}
+}
+
+func TestIDTokenChecks(t *testing.T) {
+	tests := []struct {
+		name  string
+		fault func(*fakeIdP)
+		want  string
+	}{
+		{"wrong nonce", func(f *fakeIdP) { f.wrongNonce = true }, "nonce"},
+		{"bad signature", func(f *fakeIdP) { f.signWithRogue = true }, "signature"},
+		{"expired", func(f *fakeIdP) { f.idTokenTTL = -time.Hour }, "expired"},
+		{"missing", func(f *fakeIdP) { f.noIDToken = true }, "returned none"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeIdP(t)
+			tt.fault(f)
+			res, err := Browser(context.Background(), f.options())
+			if !errors.Is(err, ErrIDToken) || res != nil {
+				t.Fatalf("got %v, %v; want ErrIDToken", res, err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not mention %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestNoRefreshTokenWarns(t *testing.T) {
+	f := newFakeIdP(t)
+	f.noRefresh = true
+	o := f.options()
+	var stderr syncBuffer
+	o.Stderr = &stderr
+	res, err := Browser(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Token.RefreshToken != "" || !strings.Contains(stderr.String(), "no refresh token") {
+		t.Errorf("refresh %q, stderr:\n%s", res.Token.RefreshToken, stderr.String())
+	}
+}
+
+func TestBusyPortIsNamed(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	f := newFakeIdP(t)
+	o := f.options()
+	o.Port = port
+	_, err = Browser(context.Background(), o)
+	var pb *PortBusyError
+	if !errors.Is(err, ErrPortBusy) || !errors.As(err, &pb) || pb.Port != port {
+		t.Fatalf("got %v, want port %d busy", err, port)
+	}
+	if !strings.Contains(err.Error(), strconv.Itoa(port)) {
+		t.Errorf("error %q does not name port %d", err, port)
+	}
+}
+
+func TestTimeoutRepeatsURLAndFreesPort(t *testing.T) {
+	f := newFakeIdP(t)
+	o := f.options()
+	o.Port = freePort(t)
+	o.Timeout = 300 * time.Millisecond
+	var authURL string
+	o.Open = func(_ context.Context, u string) error { authURL = u; return nil }
+	start := time.Now()
+	_, err := Browser(context.Background(), o)
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("got %v, want ErrTimeout", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("took %s", d)
+	}
+	if !strings.Contains(err.Error(), "login timed out after 300ms") || !strings.Contains(err.Error(), authURL) {
+		t.Errorf("error %q lacks the duration or the URL", err)
+	}
+	assertPortFree(t, strconv.Itoa(o.Port))
+}
+
+func TestCancelReturnsPromptlyAndFreesPort(t *testing.T) {
+	f := newFakeIdP(t)
+	o := f.options()
+	o.Port = freePort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	o.Open = func(context.Context, string) error {
+		time.AfterFunc(50*time.Millisecond, cancel)
+		return nil
+	}
+	start := time.Now()
+	_, err := Browser(ctx, o)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("took %s to notice the cancel", d)
+	}
+	assertPortFree(t, strconv.Itoa(o.Port))
+}
+
+// TestCancelWhileBrowserWaits: Ctrl-C while the browser's request is
+// waiting for the exchange still returns and frees the port.
+func TestCancelDuringExchange(t *testing.T) {
+	f := newFakeIdP(t)
+	o := f.options()
+	o.Port = freePort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	slow := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		cancel()
+		<-r.Context().Done()
+		return nil, r.Context().Err()
+	})}
+	o.HTTPClient = slow
+	_, err := Browser(ctx, o)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+	assertPortFree(t, strconv.Itoa(o.Port))
+}
+
+func TestRedirectHosts(t *testing.T) {
+	for _, host := range []string{"localhost", "[::1]"} {
+		t.Run(host, func(t *testing.T) {
+			if host == "[::1]" {
+				ln, err := net.Listen("tcp", "[::1]:0")
+				if err != nil {
+					t.Skip("no IPv6 loopback here:", err)
+				}
+				ln.Close()
+			}
+			f := newFakeIdP(t)
+			o := f.options()
+			o.RedirectHost = host
+			o.CallbackPath = "/cb"
+			var redirect string
+			open := f.browser(nil)
+			o.Open = func(ctx context.Context, u string) error {
+				redirect = mustQuery(t, u).Get("redirect_uri")
+				return open(ctx, u)
+			}
+			if _, err := Browser(context.Background(), o); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(redirect, "http://"+host+":") || !strings.HasSuffix(redirect, "/cb") {
+				t.Errorf("redirect_uri %s", redirect)
+			}
+		})
+	}
+	_, err := Browser(context.Background(), Options{RedirectHost: "0.0.0.0"})
+	if !errors.Is(err, ErrBadOptions) {
+		t.Errorf("0.0.0.0 accepted: %v", err)
+	}
+}
+
+// pasteSetup returns options in paste mode and a function that waits for
+// the printed URL and types line(url) on stdin.
+func pasteSetup(t *testing.T, f *fakeIdP) (Options, *syncBuffer, func(lines ...func(authURL string) string)) {
+	t.Helper()
+	o := f.options()
+	stderr := &syncBuffer{}
+	o.Stderr = stderr
+	pr, pw := io.Pipe()
+	t.Cleanup(func() { pw.Close() })
+	o.Stdin = pr
+	typ := func(lines ...func(string) string) {
+		go func() {
+			u := waitForAuthURL(t, stderr, f)
+			for _, l := range lines {
+				if _, err := io.WriteString(pw, l(u)+"\n"); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	return o, stderr, typ
+}
+
+func TestPastedRedirect(t *testing.T) {
+	t.Run("good after garbage", func(t *testing.T) {
+		f := newFakeIdP(t)
+		o, stderr, typ := pasteSetup(t, f)
+		o.NoBrowser = true
+		o.Open = func(context.Context, string) error { t.Error("opened a browser in --no-browser mode"); return nil }
+		typ(func(string) string { return "   " }, func(string) string { return "hello" }, func(u string) string {
+			r, err := f.authorize(u, nil)
+			if err != nil {
+				t.Error(err)
+			}
+			return "  " + r + "  "
+		})
+		res, err := Browser(context.Background(), o)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, stderr)
+		}
+		if res.Claims.Subject != "alice" {
+			t.Errorf("claims %+v", res.Claims)
+		}
+		out := stderr.String()
+		port := mustPort(t, out)
+		for _, want := range []string{"That is not the address", fmt.Sprintf("ssh -L %s:127.0.0.1:%s HOST", port, port), "paste it here"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("stderr lacks %q:\n%s", want, out)
+			}
+		}
+	})
+	t.Run("wrong state", func(t *testing.T) {
+		f := newFakeIdP(t)
+		o, _, typ := pasteSetup(t, f)
+		o.NoBrowser = true
+		typ(func(u string) string {
+			r, _ := f.authorize(u, func(q url.Values) { q.Set("state", "stale") })
+			return r
+		})
+		if _, err := Browser(context.Background(), o); !errors.Is(err, ErrStateMismatch) {
+			t.Fatalf("got %v, want ErrStateMismatch", err)
+		}
+		if f.exchangeCount() != 0 {
+			t.Error("code exchanged")
+		}
+	})
+	t.Run("opener fails", func(t *testing.T) {
+		f := newFakeIdP(t)
+		o, stderr, typ := pasteSetup(t, f)
+		o.Open = func(context.Context, string) error { return errors.New("xdg-open: not found") }
+		typ(func(u string) string { r, _ := f.authorize(u, nil); return r })
+		if _, err := Browser(context.Background(), o); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(stderr.String(), "Could not open a browser (xdg-open: not found)") {
+			t.Errorf("stderr:\n%s", stderr)
+		}
+	})
+	t.Run("no browser here", func(t *testing.T) {
+		f := newFakeIdP(t)
+		o, stderr, typ := pasteSetup(t, f)
+		o.Open, o.NoBrowserReason = nil, "signed in over SSH"
+		typ(func(u string) string { r, _ := f.authorize(u, nil); return r })
+		if _, err := Browser(context.Background(), o); err != nil {
+			t.Fatal(err)
+		}
+		first := strings.SplitN(stderr.String(), "\n", 2)[0]
+		if first != "No browser can be opened here (signed in over SSH), so sign in from any browser. Or run again with --device to sign in with a code." {
+			t.Errorf("first line %q", first)
+		}
+	})
+	t.Run("callback still wins in no-browser mode", func(t *testing.T) {
+		f := newFakeIdP(t)
+		o, stderr, _ := pasteSetup(t, f)
+		o.NoBrowser = true
+		go func() {
+			u := waitForAuthURL(t, stderr, f)
+			_ = f.browser(nil)(context.Background(), u)
+		}()
+		if _, err := Browser(context.Background(), o); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func waitForAuthURL(t *testing.T, stderr *syncBuffer, f *fakeIdP) string {
+	prefix := "  " + f.srv.URL + "/authorize?"
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		for _, l := range strings.Split(stderr.String(), "\n") {
+			if strings.HasPrefix(l, prefix) {
+				return strings.TrimSpace(l)
+			}
+		}
+	}
+	t.Error("the authorization URL was never printed")
+	return ""
+}
+
+func mustPort(t *testing.T, stderr string) string {
+	i := strings.Index(stderr, "sent to http://")
+	if i < 0 {
+		t.Fatalf("no redirect URI on stderr:\n%s", stderr)
+	}
+	u, err := url.Parse(strings.Fields(stderr[i:])[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Port()
+}
+
+func mustQuery(t *testing.T, s string) url.Values {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Query()
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// assertPortFree binds the port again at once, as a second login would.
+func assertPortFree(t *testing.T, port string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:"+port)
+	if err != nil {
+		t.Errorf("port %s still taken after the flow returned: %v", port, err)
+		return
+	}
+	ln.Close()
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
