@@ -131,3 +131,27 @@ func JWTExpiry(tok string) time.Time {
 	sec := int64(f)
 	return time.Unix(sec, int64((f-float64(sec))*1e9)).UTC()
 }
+
+// Identity is who a credential's ID token names. The ID token was verified
+// when it was stored; Identity only reads its claims.
+type Identity struct {
+	Subject string `json:"sub,omitempty"`
+	Email   string `json:"email,omitempty"`
+	Name    string `json:"name,omitempty"`
+}
+
+// Identity returns the claims of the stored ID token, or the zero Identity
+// when there is none.
+func (c *Credential) Identity() Identity {
+	var id Identity
+	parts := strings.Split(c.IDToken, ".")
+	if len(parts) != 3 {
+		return id
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return id
+	}
+	_ = json.Unmarshal(payload, &id)
+	return id
+}

@@ -1,0 +1,89 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/authctl/authctl/curl"
+	"github.com/authctl/authctl/token"
+)
+
+// Exit codes, as the contract promises them to scripts.
+const (
+	exitOK            = 0
+	exitFailure       = 1
+	exitUsage         = 2
+	exitLoginRequired = 4
+	exitInterrupted   = 130
+)
+
+// usageError is a wrong flag, argument or configuration: exit 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usageErrorf(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// nextStepError adds the next step to take to an error's message.
+type nextStepError struct {
+	err  error
+	next string
+}
+
+func (e *nextStepError) Error() string { return e.err.Error() + "; " + e.next }
+func (e *nextStepError) Unwrap() error { return e.err }
+
+func withNextStep(err error, next string) error {
+	if err == nil {
+		return nil
+	}
+	return &nextStepError{err: err, next: next}
+}
+
+// silentError carries an exit code whose message has already been printed
+// (curl prints its own errors the way curl does).
+type silentError struct{ code int }
+
+func (e *silentError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// exitCode maps an error to the process's exit code. interrupted tells
+// whether the user pressed Ctrl-C (or the process got SIGTERM).
+func exitCode(err error, interrupted bool) int {
+	var usage *usageError
+	var curlExit *curl.ExitError
+	var silent *silentError
+	switch {
+	case err == nil:
+		return exitOK
+	case interrupted && errors.Is(err, context.Canceled):
+		return exitInterrupted
+	case errors.As(err, &silent):
+		return silent.code
+	case errors.As(err, &curlExit):
+		return curlExit.Code
+	case errors.As(err, &usage):
+		return exitUsage
+	case errors.Is(err, token.ErrLoginRequired):
+		return exitLoginRequired
+	default:
+		return exitFailure
+	}
+}
+
+// message is the one line printed on stderr for err, or "" when nothing
+// should be printed.
+func message(err error, interrupted bool) string {
+	var silent *silentError
+	var curlExit *curl.ExitError
+	switch {
+	case err == nil, errors.As(err, &silent), errors.As(err, &curlExit):
+		// curl has already printed its own message, as curl does.
+		return ""
+	case interrupted && errors.Is(err, context.Canceled):
+		return "authctl: interrupted"
+	}
+	return "authctl: " + oneLine(err.Error())
+}

@@ -1,0 +1,174 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/oauth2"
+
+	"github.com/authctl/authctl/login"
+	"github.com/authctl/authctl/token"
+)
+
+type loginOptions struct {
+	noBrowser bool
+	device    bool
+	prompt    string
+	maxAge    time.Duration
+	acrValues []string
+}
+
+func (a *app) newLogin() *cobra.Command {
+	var o loginOptions
+	c := &cobra.Command{
+		Use:   "login",
+		Short: "Log in with the system browser (authorization code + PKCE) and store the credential",
+		Long: `Log in with the system browser: authorization code with PKCE (S256), the code
+caught on a loopback redirect (http://127.0.0.1:PORT/callback). The refresh
+token goes to the OS keychain. Settings given as flags are saved to the
+profile in the config file, so later commands need only --profile.
+
+$BROWSER, when set, is the browser command (the URL is added as its last
+argument). The URL is always printed on stderr too. Over SSH or without a
+display, use --no-browser (paste the redirected URL back) or --device.`,
+		Example: `  authctl login --issuer https://id.example.com --client-id authctl
+  authctl login -p work --issuer https://login.example.org/realm --client-id cli --scopes openid,offline_access,email
+  authctl login --device`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return a.runLogin(c, o) },
+	}
+	f := c.Flags()
+	for _, s := range settings {
+		if s.Flag == "" {
+			continue
+		}
+		switch d := s.Default.(type) {
+		case []string:
+			f.StringSlice(s.Flag, d, s.Usage)
+		case int:
+			f.Int(s.Flag, d, s.Usage)
+		case bool:
+			f.Bool(s.Flag, d, s.Usage)
+		case time.Duration:
+			f.Duration(s.Flag, d, s.Usage)
+		case nil:
+			f.String(s.Flag, "", s.Usage)
+		default:
+			f.String(s.Flag, fmt.Sprint(d), s.Usage)
+		}
+	}
+	f.BoolVar(&o.noBrowser, "no-browser", false, "print the URL instead of opening a browser; paste the redirected URL back")
+	f.BoolVar(&o.device, "device", false, "use the device authorization grant (RFC 8628): enter a code on any device")
+	f.StringVar(&o.prompt, "prompt", "", "OIDC prompt, e.g. login to force a fresh authentication")
+	f.DurationVar(&o.maxAge, "max-age", 0, "OIDC max_age: re-authenticate if the last login is older")
+	f.StringSliceVar(&o.acrValues, "acr-values", nil, "OIDC acr_values to ask for, comma separated")
+	return c
+}
+
+func (a *app) runLogin(c *cobra.Command, o loginOptions) error {
+	ctx := c.Context()
+	p, err := a.profile(c)
+	if err != nil {
+		return err
+	}
+	if p.Issuer == "" && p.TokenURL == "" {
+		return usageErrorf("no issuer for profile %q: pass --issuer URL (and --client-id ID)", p.Name)
+	}
+	if p.ClientID == "" {
+		return usageErrorf("no client id for profile %q: pass --client-id ID", p.Name)
+	}
+	if o.device && o.noBrowser {
+		return usageErrorf("--device and --no-browser exclude each other")
+	}
+	a.warnInsecure(p)
+	// A login always discovers anew, so endpoint changes are picked up.
+	m := explicitEndpoints(p)
+	if p.TokenURL == "" {
+		dm, err := a.resolver().Refresh(ctx, p.Name, p.Issuer)
+		if err != nil {
+			return fmt.Errorf("find the provider's endpoints: %w", err)
+		}
+		m = *dm
+	}
+	if !m.SupportsS256() {
+		return fmt.Errorf("the provider at %s does not support PKCE S256, which authctl requires", p.Issuer)
+	}
+	if o.device && m.DeviceAuthorizationEndpoint == "" {
+		return usageErrorf("the provider advertises no device authorization endpoint; use --no-browser instead of --device")
+	}
+	if !o.device && m.AuthorizationEndpoint == "" {
+		return usageErrorf("the provider has no authorization endpoint: set --auth-url")
+	}
+	open, reason := a.deps.Open, ""
+	if open == nil {
+		open, reason = login.Opener(a.deps.Getenv, a.deps.GOOS, a.deps.Stderr)
+	}
+	lo := login.Options{
+		OAuth2: oauth2.Config{
+			ClientID: p.ClientID,
+			Endpoint: endpointOf(&m),
+			Scopes:   p.Scopes,
+		},
+		Issuer:                p.Issuer,
+		IssParameterSupported: m.IssParameterSupported,
+		JWKSURL:               m.JWKSURI,
+		RedirectHost:          p.RedirectHost,
+		Port:                  p.Port,
+		CallbackPath:          p.CallbackPath,
+		Prompt:                o.prompt,
+		MaxAge:                o.maxAge,
+		ACRValues:             o.acrValues,
+		Timeout:               p.Timeout,
+		Open:                  open,
+		NoBrowserReason:       reason,
+		NoBrowser:             o.noBrowser,
+		Stdin:                 a.deps.Stdin,
+		Stderr:                a.deps.Stderr,
+		HTTPClient:            a.httpClient(),
+		Now:                   a.deps.Now,
+	}
+	var res *login.Result
+	if o.device {
+		res, err = login.Device(ctx, lo)
+	} else {
+		res, err = login.Browser(ctx, lo)
+	}
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return err
+		}
+		return fmt.Errorf("login failed: %w", err)
+	}
+	cred := token.FromOAuth2(p.Issuer, p.ClientID, res.Token)
+	cred.IDToken = res.IDToken
+	if len(cred.Scopes) == 0 {
+		cred.Scopes = p.Scopes
+	}
+	// The new credential replaces the old one only now that the login has
+	// fully succeeded.
+	src := a.source(p)
+	if err := src.Save(context.WithoutCancel(ctx), cred); err != nil {
+		return err
+	}
+	if err := a.config.saveProfile(p.Name, p.fromFlags); err != nil {
+		fmt.Fprintf(a.deps.Stderr, "authctl: warning: logged in, but the settings were not saved: %v\n", err)
+	}
+	who := res.Claims.Email
+	if who == "" {
+		who = res.Claims.PreferredUsername
+	}
+	if who == "" {
+		who = res.Claims.Subject
+	}
+	if who != "" {
+		who = " as " + who
+	}
+	fmt.Fprintf(a.deps.Stderr, "Logged in to %s%s (profile %q).\n", orDefault(p.Issuer, m.TokenEndpoint), who, p.Name)
+	if res.Token.RefreshToken == "" {
+		fmt.Fprintf(a.deps.Stderr, "authctl: warning: the provider issued no refresh token; the session ends when the access token expires (at %s). Ask for the offline_access scope, or check the client's settings at the provider.\n", cred.Expiry.Local().Format(time.Kitchen))
+	}
+	return nil
+}

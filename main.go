@@ -1,0 +1,39 @@
+// Command authctl signs developers and scripts in to an OAuth 2.0 /
+// OpenID Connect provider and hands out fresh access tokens.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/authctl/authctl/cmd"
+)
+
+// Stamped by release builds with -ldflags "-X main.version=… -X main.commit=… -X main.date=…".
+var (
+	version string
+	commit  string
+	date    string
+)
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	info, ok := debug.ReadBuildInfo()
+	return cmd.Main(ctx, os.Args[1:], cmd.Deps{
+		Stdin:   os.Stdin,
+		Stdout:  os.Stdout,
+		Stderr:  os.Stderr,
+		Getenv:  os.Getenv,
+		GOOS:    runtime.GOOS,
+		Version: cmd.Version{Version: version, Commit: commit, Date: date}.FromBuildInfo(info, ok),
+	})
+}
