@@ -1,0 +1,172 @@
+package login
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDevice(t *testing.T) {
+	tests := []struct {
+		name    string
+		result  string
+		timeout time.Duration
+		want    error
+	}{
+		{name: "approved", result: ""},
+		{name: "denied", result: "access_denied", want: &ProviderError{}},
+		{name: "expired", result: "expired_token", want: ErrDeviceExpired},
+		{name: "timeout", result: "pending", timeout: 300 * time.Millisecond, want: ErrTimeout},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeIdP(t)
+			f.deviceResult = tt.result
+			o := f.options()
+			o.Open = func(context.Context, string) error { t.Error("device flow opened a browser"); return nil }
+			if tt.timeout > 0 {
+				o.Timeout = tt.timeout
+			}
+			var stderr syncBuffer
+			o.Stderr = &stderr
+			res, err := Device(context.Background(), o)
+			out := stderr.String()
+			for _, want := range []string{f.srv.URL + "/activate\n", "WDJB-MJHT", f.srv.URL + "/activate?user_code=WDJB-MJHT"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, out)
+				}
+			}
+			if tt.want == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Claims.Subject != "alice" || res.Token.RefreshToken == "" {
+					t.Errorf("result %+v", res)
+				}
+				return
+			}
+			var pe *ProviderError
+			if _, ok := tt.want.(*ProviderError); ok {
+				if !errors.As(err, &pe) || pe.Code != tt.result || !strings.Contains(err.Error(), "denied") {
+					t.Errorf("got %v, want %s", err, tt.result)
+				}
+			} else if !errors.Is(err, tt.want) {
+				t.Errorf("got %v, want %v", err, tt.want)
+			}
+			if res != nil {
+				t.Errorf("result %+v with error", res)
+			}
+		})
+	}
+}
+
+func TestDeviceNeedsEndpoint(t *testing.T) {
+	f := newFakeIdP(t)
+	o := f.options()
+	o.OAuth2.Endpoint.DeviceAuthURL = ""
+	if _, err := Device(context.Background(), o); !errors.Is(err, ErrBadOptions) || !strings.Contains(err.Error(), "device") {
+		t.Errorf("got %v", err)
+	}
+}
+
+func TestDeviceCancel(t *testing.T) {
+	f := newFakeIdP(t)
+	f.deviceResult = "pending"
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := Device(ctx, f.options())
+	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrTimeout) {
+		t.Errorf("got %v, want the context's error", err)
+	}
+	if time.Since(start) > 2*time.Second {
+		t.Errorf("took %s", time.Since(start))
+	}
+}
+
+func TestOpener(t *testing.T) {
+	env := func(kv ...string) func(string) string {
+		m := map[string]string{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return func(k string) string { return m[k] }
+	}
+	tests := []struct {
+		name    string
+		goos    string
+		getenv  func(string) string
+		canOpen bool
+		reason  string
+	}{
+		{"linux desktop", "linux", env("DISPLAY", ":0"), true, ""},
+		{"wayland", "linux", env("WAYLAND_DISPLAY", "wayland-0"), true, ""},
+		{"linux console", "linux", env(), false, "no display"},
+		{"ssh", "linux", env("DISPLAY", "localhost:10", "SSH_CONNECTION", "1.2.3.4 5 6.7.8.9 22"), false, "SSH"},
+		{"mac", "darwin", env(), true, ""},
+		{"ssh with BROWSER", "linux", env("SSH_CONNECTION", "x", "BROWSER", "w3m"), true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			open, reason := Opener(tt.getenv, tt.goos, os.Stderr)
+			if (open != nil) != tt.canOpen || !strings.Contains(reason, tt.reason) {
+				t.Errorf("Opener = %v, %q; want can open %v, reason %q", open != nil, reason, tt.canOpen, tt.reason)
+			}
+		})
+	}
+}
+
+// TestBrowserEnvCommand: $BROWSER is run with the URL as its last argument
+// (or in place of %s) and not waited for.
+func TestBrowserEnvCommand(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "fake-browser")
+	out := filepath.Join(dir, "args")
+	body := "#!/bin/sh\nprintf '%s\\n' \"$@\" > " + out + ".tmp && mv " + out + ".tmp " + out + "\nsleep 1\n"
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ browser, want string }{
+		{script + " --new-window", "--new-window\nhttp://x/?a=1&b=2\n"},
+		{script + " --url=%s --flag", "--url=http://x/?a=1&b=2\n--flag\n"},
+	} {
+		os.Remove(out)
+		open, _ := Opener(func(k string) string {
+			if k == "BROWSER" {
+				return tt.browser
+			}
+			return ""
+		}, "linux", os.Stderr)
+		start := time.Now()
+		if err := open(context.Background(), "http://x/?a=1&b=2"); err != nil {
+			t.Fatal(err)
+		}
+		if time.Since(start) > 2*time.Second {
+			t.Errorf("waited for the browser to exit")
+		}
+		var got []byte
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if b, err := os.ReadFile(out); err == nil {
+				got = b
+				break
+			}
+		}
+		if string(got) != tt.want {
+			t.Errorf("BROWSER=%q got args %q, want %q", tt.browser, got, tt.want)
+		}
+	}
+	open, _ := Opener(func(k string) string {
+		if k == "BROWSER" {
+			return filepath.Join(dir, "missing")
+		}
+		return ""
+	}, "linux", os.Stderr)
+	if err := open(context.Background(), "http://x/"); err == nil || !strings.Contains(err.Error(), "$BROWSER") {
+		t.Errorf("missing $BROWSER: %v", err)
+	}
+}
