@@ -1,0 +1,397 @@
+// Package testapi is a small protected HTTP API for end-to-end tests of
+// "authctl curl": it accepts a bearer token when the provider's userinfo
+// endpoint accepts it, and has switches to refuse tokens the provider still
+// honours (an API that stopped accepting a token; revoking it at the provider
+// would kill the whole grant, see facts.md).
+//
+// Routes:
+//
+//	GET  /hello             auth; 200 {"sub": "..."} (the userinfo subject)
+//	ANY  /echo              auth; 200 {"method", "content_type", "query", "body"}
+//	GET  /status/{code}     auth; answers with that status and {"status": code}
+//	GET  /redirect?to=URL   no auth; 302 (or &code=301|303|307|308) to URL
+//	GET  /seen              no auth; {"authorization": bool}: was an Authorization header sent
+//	POST /test/refuse       form token=T: refuse T from now on; current=1: refuse the next token seen
+//	POST /test/refuse-all   refuse every token
+//	POST /test/reset        accept tokens again and zero the stats
+//	GET  /test/stats        JSON Stats
+//
+// A refused, missing or invalid token gets 401 with
+// WWW-Authenticate: Bearer error="invalid_token", error_description="...".
+// If the provider cannot be asked, the API answers 502. Every authenticated
+// request costs one userinfo request at the provider (nothing is cached).
+package testapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Stats counts the requests the API received since start or the last reset.
+type Stats struct {
+	// Routes counts requests per route pattern, e.g. "GET /hello", "/echo";
+	// requests no route matched count under "".
+	Routes map[string]int `json:"routes"`
+	// Unauthorized counts 401 answers.
+	Unauthorized int `json:"unauthorized"`
+	// Authorized counts requests whose token was accepted.
+	Authorized int `json:"authorized"`
+}
+
+// API is the protected API. Create it with New; serve it with Start or
+// StartOn, or use it as an http.Handler.
+type API struct {
+	issuer string
+	client *http.Client
+	mux    *http.ServeMux
+
+	mu         sync.Mutex
+	userinfo   string            // discovered userinfo endpoint
+	refused    map[[32]byte]bool // sha256 of refused tokens
+	refuseNext bool
+	refuseAll  bool
+	stats      Stats
+
+	srv *http.Server
+	url string
+}
+
+// New returns an API that checks tokens at the userinfo endpoint of issuer,
+// discovered from issuer + "/.well-known/openid-configuration" on first use.
+func New(issuer string) *API {
+	a := &API{
+		issuer:  strings.TrimSuffix(issuer, "/"),
+		client:  &http.Client{Timeout: 10 * time.Second},
+		refused: map[[32]byte]bool{},
+		stats:   Stats{Routes: map[string]int{}},
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /hello", a.auth(a.hello))
+	mux.Handle("/echo", a.auth(echo))
+	mux.Handle("GET /status/{code}", a.auth(status))
+	mux.HandleFunc("GET /redirect", redirect)
+	mux.HandleFunc("GET /seen", seen)
+	mux.HandleFunc("POST /test/refuse", a.refuse)
+	mux.HandleFunc("POST /test/refuse-all", a.refuseEvery)
+	mux.HandleFunc("POST /test/reset", a.reset)
+	mux.HandleFunc("GET /test/stats", a.getStats)
+	a.mux = mux
+	return a
+}
+
+// ServeHTTP serves the routes listed in the package documentation.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_, pattern := a.mux.Handler(r)
+	if !strings.HasPrefix(pattern, "GET /test/") && !strings.HasPrefix(pattern, "POST /test/") {
+		a.mu.Lock()
+		a.stats.Routes[pattern]++
+		a.mu.Unlock()
+	}
+	a.mux.ServeHTTP(w, r)
+}
+
+// Start serves the API on a free port of 127.0.0.1.
+func (a *API) Start() error { return a.StartOn("127.0.0.1:0") }
+
+// StartOn serves the API on addr (host:port; port 0 picks a free one), for
+// example "127.0.0.2:0" or "localhost:0" for a second host in cross-host
+// redirect tests. URL then names the host as given in addr.
+func (a *API) StartOn(addr string) error {
+	if a.srv != nil {
+		return errors.New("test api: already started")
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("test api: listen: %w", err)
+	}
+	host, _, _ := net.SplitHostPort(addr)
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	a.url = "http://" + net.JoinHostPort(host, port)
+	a.srv = &http.Server{Handler: a, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = a.srv.Serve(ln) }()
+	return nil
+}
+
+// StartT starts an API on 127.0.0.1 for the test t and closes it when t ends.
+func StartT(t testing.TB, issuer string) *API {
+	t.Helper()
+	a := New(issuer)
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	return a
+}
+
+// URL returns the base URL (no trailing slash) once started, else "".
+func (a *API) URL() string { return a.url }
+
+// Close stops serving. It is safe to call on an API never started.
+func (a *API) Close() error {
+	if a.srv == nil {
+		return nil
+	}
+	return a.srv.Close()
+}
+
+// Stats returns a copy of the request counts.
+func (a *API) Stats() Stats {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s := a.stats
+	s.Routes = make(map[string]int, len(a.stats.Routes))
+	for k, v := range a.stats.Routes {
+		s.Routes[k] = v
+	}
+	return s
+}
+
+// Refuse makes the API refuse token from now on, whatever the provider says.
+func (a *API) Refuse(token string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.refused[sha256.Sum256([]byte(token))] = true
+}
+
+// RefuseNext makes the API refuse the next token it sees, and that token
+// from then on.
+func (a *API) RefuseNext() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.refuseNext = true
+}
+
+// RefuseAll makes the API refuse every token until Reset.
+func (a *API) RefuseAll() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.refuseAll = true
+}
+
+// Reset accepts tokens again and zeroes the stats.
+func (a *API) Reset() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.refused = map[[32]byte]bool{}
+	a.refuseNext, a.refuseAll = false, false
+	a.stats = Stats{Routes: map[string]int{}}
+}
+
+type subjectKey struct{}
+
+// auth wraps h so that it runs only with a token the provider and the API
+// accept; h finds the subject in the request context.
+func (a *API) auth(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+			a.unauthorized(w, "missing bearer token")
+			return
+		}
+		token = strings.TrimSpace(token)
+		if a.isRefused(token) {
+			a.unauthorized(w, "token refused by the test API")
+			return
+		}
+		sub, err := a.check(r.Context(), token)
+		var bad badToken
+		switch {
+		case errors.As(err, &bad):
+			a.unauthorized(w, string(bad))
+			return
+		case err != nil:
+			writeJSON(w, http.StatusBadGateway, map[string]string{"error": err.Error()})
+			return
+		}
+		a.mu.Lock()
+		a.stats.Authorized++
+		a.mu.Unlock()
+		h(w, r.WithContext(context.WithValue(r.Context(), subjectKey{}, sub)))
+	})
+}
+
+func (a *API) isRefused(token string) bool {
+	h := sha256.Sum256([]byte(token))
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.refuseNext {
+		a.refuseNext = false
+		a.refused[h] = true
+	}
+	return a.refuseAll || a.refused[h]
+}
+
+func (a *API) unauthorized(w http.ResponseWriter, why string) {
+	a.mu.Lock()
+	a.stats.Unauthorized++
+	a.mu.Unlock()
+	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer error="invalid_token", error_description=%q`, why))
+	writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token", "error_description": why})
+}
+
+// badToken is a reason the provider gave for rejecting a token.
+type badToken string
+
+func (e badToken) Error() string { return string(e) }
+
+// check asks the provider's userinfo endpoint about token and returns its subject.
+func (a *API) check(ctx context.Context, token string) (string, error) {
+	endpoint, err := a.userinfoEndpoint(ctx)
+	if err != nil {
+		return "", err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)
+	if err != nil {
+		return "", fmt.Errorf("userinfo: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := a.client.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("userinfo: %w", err)
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		return "", badToken("the provider rejected the token")
+	case resp.StatusCode != http.StatusOK:
+		return "", fmt.Errorf("userinfo: %s", resp.Status)
+	}
+	var claims struct {
+		Sub string `json:"sub"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&claims); err != nil {
+		return "", fmt.Errorf("userinfo: %w", err)
+	}
+	return claims.Sub, nil
+}
+
+func (a *API) userinfoEndpoint(ctx context.Context) (string, error) {
+	a.mu.Lock()
+	cached := a.userinfo
+	a.mu.Unlock()
+	if cached != "" {
+		return cached, nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.issuer+"/.well-known/openid-configuration", nil)
+	if err != nil {
+		return "", fmt.Errorf("discovery: %w", err)
+	}
+	resp, err := a.client.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("discovery: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("discovery: %s", resp.Status)
+	}
+	var doc struct {
+		Userinfo string `json:"userinfo_endpoint"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil || doc.Userinfo == "" {
+		return "", fmt.Errorf("discovery: no userinfo_endpoint (%v)", err)
+	}
+	a.mu.Lock()
+	a.userinfo = doc.Userinfo
+	a.mu.Unlock()
+	return doc.Userinfo, nil
+}
+
+func (a *API) hello(w http.ResponseWriter, r *http.Request) {
+	sub, _ := r.Context().Value(subjectKey{}).(string)
+	writeJSON(w, http.StatusOK, map[string]string{"sub": sub})
+}
+
+func echo(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 10<<20))
+	if err != nil {
+		http.Error(w, "read body: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{
+		"method":       r.Method,
+		"content_type": r.Header.Get("Content-Type"),
+		"query":        r.URL.RawQuery,
+		"body":         string(body),
+	})
+}
+
+func status(w http.ResponseWriter, r *http.Request) {
+	code, err := strconv.Atoi(r.PathValue("code"))
+	if err != nil || code < 200 || code > 599 {
+		http.Error(w, "status must be 200-599", http.StatusBadRequest)
+		return
+	}
+	writeJSON(w, code, map[string]int{"status": code})
+}
+
+func redirect(w http.ResponseWriter, r *http.Request) {
+	to := r.URL.Query().Get("to")
+	if to == "" {
+		http.Error(w, "missing to", http.StatusBadRequest)
+		return
+	}
+	code := http.StatusFound
+	if c := r.URL.Query().Get("code"); c != "" {
+		n, err := strconv.Atoi(c)
+		if err != nil || n < 300 || n > 399 {
+			http.Error(w, "code must be 3xx", http.StatusBadRequest)
+			return
+		}
+		code = n
+	}
+	w.Header().Set("Location", to)
+	w.WriteHeader(code)
+}
+
+func seen(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]bool{"authorization": r.Header.Get("Authorization") != ""})
+}
+
+func (a *API) refuse(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	switch {
+	case r.PostForm.Get("current") == "1":
+		a.RefuseNext()
+	case r.PostForm.Get("token") != "":
+		a.Refuse(r.PostForm.Get("token"))
+	default:
+		http.Error(w, "need form value token=T or current=1", http.StatusBadRequest)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) refuseEvery(w http.ResponseWriter, _ *http.Request) {
+	a.RefuseAll()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) reset(w http.ResponseWriter, _ *http.Request) {
+	a.Reset()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) getStats(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, a.Stats())
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
