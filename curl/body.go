@@ -173,6 +173,7 @@ func buildBody(parts []Data, stdin io.Reader) (*body, error) {
 		// stdin, a pipe, a device: it can be read once only, so keep it
 		// in memory up to the limit and stream the rest.
 		var src io.Reader = stdin
+		var file *os.File
 		what := "stdin"
 		if name != "-" {
 			f, err := os.Open(name)
@@ -181,7 +182,7 @@ func buildBody(parts []Data, stdin io.Reader) (*body, error) {
 			}
 			// The file stays open until the process ends when it is
 			// streamed; a command runs one request, so that is fine.
-			src, what = f, "file "+name
+			src, file, what = f, f, "file "+name
 		}
 		if src == nil {
 			src = strings.NewReader("")
@@ -194,6 +195,9 @@ func buildBody(parts []Data, stdin io.Reader) (*body, error) {
 			return nil, &readErr{what, err}
 		}
 		if len(buf) <= MaxBufferedStdin {
+			if file != nil {
+				file.Close()
+			}
 			add(segment{data: buf}, int64(len(buf)))
 			continue
 		}

@@ -97,6 +97,9 @@ func Do(ctx context.Context, opts *Options, env Env) error {
 	if env.Stderr == nil {
 		env.Stderr = io.Discard
 	}
+	if env.Authed == nil || env.Plain == nil {
+		return errors.New("curl: Env.Authed and Env.Plain are required")
+	}
 	r := &run{opts: opts, env: env, start: time.Now()}
 	parent := ctx
 	if opts.MaxTime > 0 {

@@ -36,6 +36,11 @@ func challenges(s string) []challenge {
 			return out
 		}
 		ch := challenge{scheme: scheme, params: map[string]string{}}
+		p.skip(" \t")
+		if p.token68() {
+			out = append(out, ch)
+			continue
+		}
 		for {
 			p.skip(" \t")
 			save := p.i
@@ -112,6 +117,34 @@ func (l *lexer) token() string {
 		l.i++
 	}
 	return l.s[start:l.i]
+}
+
+// token68 consumes a token68 credential (RFC 9110 §11.2) when one stands
+// next, up to the comma or end that must follow it.
+func (l *lexer) token68() bool {
+	j := l.i
+	for j < len(l.s) && (isAlnum(l.s[j]) || strings.IndexByte("-._~+/", l.s[j]) >= 0) {
+		j++
+	}
+	if j == l.i {
+		return false
+	}
+	for j < len(l.s) && l.s[j] == '=' {
+		j++
+	}
+	k := j
+	for k < len(l.s) && (l.s[k] == ' ' || l.s[k] == '\t') {
+		k++
+	}
+	if k < len(l.s) && l.s[k] != ',' {
+		return false
+	}
+	l.i = k
+	return true
+}
+
+func isAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
 func (l *lexer) quoted() string {
