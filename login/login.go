@@ -98,7 +98,9 @@ type Options struct {
 // Result is what a successful login obtained.
 type Result struct {
 	// Token holds the access token, its expiry, and the refresh token
-	// when the provider issued one (it may be empty).
+	// when the provider issued one. It may be empty (some providers drop
+	// offline_access); the caller should then warn that the session ends
+	// when the access token expires.
 	Token *oauth2.Token
 	// IDToken is the raw ID token, set only when "openid" was requested;
 	// it has been verified (signature against the JWKS, iss, aud, exp,
@@ -108,19 +110,21 @@ type Result struct {
 	Claims IDClaims
 }
 
-// IDClaims are the identity claims of a verified ID token.
+// IDClaims are the identity claims of a verified ID token. Which of the
+// optional ones are present depends on the provider and the scopes (many
+// providers put email and name only in userinfo).
 type IDClaims struct {
-	Issuer            string
-	Subject           string
-	Audience          []string
-	Expiry            time.Time
-	IssuedAt          time.Time
-	AuthTime          time.Time
-	Email             string
-	EmailVerified     bool
-	Name              string
-	PreferredUsername string
-	ACR               string
+	Issuer            string    // iss
+	Subject           string    // sub: the stable user id at this issuer
+	Audience          []string  // aud
+	Expiry            time.Time // exp
+	IssuedAt          time.Time // iat
+	AuthTime          time.Time // auth_time, zero when absent
+	Email             string    // email, may be empty
+	EmailVerified     bool      // email_verified (true or "true")
+	Name              string    // name, may be empty
+	PreferredUsername string    // preferred_username, may be empty
+	ACR               string    // acr, may be empty
 }
 
 // Errors a caller can match with errors.Is to choose an exit code and a
@@ -293,8 +297,9 @@ func tokenError(err error) error {
 	return errors.New("the provider's answer could not be read")
 }
 
-// finish verifies the ID token (when openid was asked for) and warns when
-// no refresh token came back.
+// finish verifies the ID token when openid was asked for. A missing
+// refresh token is not an error: the caller warns that the session ends
+// when the access token expires.
 func (o Options) finish(ctx context.Context, tok *oauth2.Token, nonce string) (*Result, error) {
 	res := &Result{Token: tok}
 	if o.wantsOpenID() {
@@ -303,16 +308,6 @@ func (o Options) finish(ctx context.Context, tok *oauth2.Token, nonce string) (*
 			return nil, err
 		}
 		res.IDToken, res.Claims = raw, claims
-	}
-	if tok.RefreshToken == "" {
-		msg := "Warning: the provider issued no refresh token, so this session ends when the access token expires"
-		if !tok.Expiry.IsZero() {
-			msg += " (" + tok.Expiry.Local().Format("15:04 MST") + ")"
-		}
-		if !o.wantsOffline() {
-			msg += "; add offline_access to the scopes to stay signed in"
-		}
-		fmt.Fprintln(o.Stderr, msg+".")
 	}
 	return res, nil
 }
