@@ -346,7 +346,7 @@ func (r *run) redirectTarget(resp *http.Response) (*url.URL, bool) {
 	if loc == "" {
 		return nil, false
 	}
-	next, err := resp.Request.URL.Parse(loc)
+	next, err := r.hopURL.Parse(loc)
 	if err != nil || (next.Scheme != "http" && next.Scheme != "https") || next.Host == "" {
 		return nil, false
 	}
@@ -401,7 +401,7 @@ func (r *run) explain401(resp *http.Response, sameOrigin, sentBody bool) {
 	}
 	switch {
 	case !sameOrigin:
-		r.note("%s from %s%s (after a redirect to another origin, where authctl does not send the token)", resp.Status, originOf(resp.Request.URL), detail)
+		r.note("%s from %s%s (after a redirect to another origin, where authctl does not send the token)", resp.Status, originOf(r.hopURL), detail)
 	case sentBody && !r.body.resendable():
 		r.note("%s%s; the request could not be retried with a refreshed token because its body was read from input and is over %d bytes (MaxBufferedStdin); write it to a file and use @file", resp.Status, detail, MaxBufferedStdin)
 	default:

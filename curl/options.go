@@ -3,6 +3,13 @@
 // transport given by the caller, follows redirects without leaking the token
 // to another origin, streams the response, and reports failures with curl's
 // exit codes.
+//
+// Where it differs from curl, it does so on purpose: a URL without a scheme
+// means https (curl guesses http); -p is authctl's --profile (curl's
+// --proxytunnel is not supported); -k, -u and --location-trusted are refused
+// because they would weaken or replace the token; a method set with -X is
+// changed on 301/302/303 redirects like an implied one (curl keeps it); an
+// unreadable @file is an error (26), not an empty body.
 package curl
 
 import (

@@ -149,7 +149,7 @@ func (r *run) variable(name string) (string, bool) {
 		}
 		switch resp.StatusCode {
 		case 301, 302, 303, 307, 308:
-			if loc, err := resp.Request.URL.Parse(resp.Header.Get("Location")); err == nil && resp.Header.Get("Location") != "" {
+			if loc, err := r.hopURL.Parse(resp.Header.Get("Location")); err == nil && resp.Header.Get("Location") != "" {
 				return loc.Redacted(), true
 			}
 		}
