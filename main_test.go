@@ -1,0 +1,429 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/authctl/authctl/internal/testapi"
+	"github.com/authctl/authctl/internal/testbrowser"
+	"github.com/authctl/authctl/internal/testidp"
+	"github.com/authctl/authctl/keychain"
+	"github.com/authctl/authctl/token"
+)
+
+// TestMain makes this test binary double as the authctl and testbrowser
+// commands of the scripts in testdata/script.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"authctl":     func() { os.Exit(run()) },
+		"testbrowser": func() { os.Exit(testbrowser.Main(os.Args[1:], os.Stdout, os.Stderr)) },
+	})
+}
+
+// TestScript runs the end-to-end scripts: the real authctl binary against a
+// real OpenID provider (node-oidc-provider) and the real Secret Service.
+func TestScript(t *testing.T) {
+	if err := testidp.Available(); err != nil {
+		testidp.SkipOrFail(t, err.Error())
+	}
+	if err := keychainAvailable(); err != nil {
+		testidp.SkipOrFail(t, "no usable keychain for the end-to-end tests: "+err.Error())
+	}
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		Setup:               setupScript,
+		Cmds:                scriptCommands(),
+		RequireExplicitExec: true,
+	})
+}
+
+// keychainAvailable probes the OS keychain the way authctl uses it.
+func keychainAvailable() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := keychain.DefaultStore(keychain.SystemOptions{}).Get(ctx, "probe-"+randomHex(4))
+	if errors.Is(err, keychain.ErrNotFound) {
+		return nil
+	}
+	if err == nil {
+		return nil
+	}
+	return err
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// passedThrough are the variables of the test process the scripts keep.
+var passedThrough = []string{"DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR", "GOCOVERDIR"}
+
+// setupScript gives each script its own home, config and state
+// directories and its own profile name (the keychain is shared between
+// scripts running in parallel), and deletes the profile's keychain items
+// when the script ends.
+func setupScript(env *testscript.Env) error {
+	for _, k := range passedThrough {
+		if v := os.Getenv(k); v != "" {
+			env.Setenv(k, v)
+		}
+	}
+	home := filepath.Join(env.WorkDir, ".home")
+	env.Setenv("HOME", home)
+	env.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
+	env.Setenv("XDG_STATE_HOME", filepath.Join(home, ".local", "state"))
+	env.Setenv("XDG_CACHE_HOME", filepath.Join(home, ".cache"))
+	env.Setenv("BROWSER", "testbrowser")
+	env.Setenv("TESTBROWSER_LOG", filepath.Join(env.WorkDir, "browser.log"))
+	name := strings.ToLower(regexp.MustCompile(`[^A-Za-z0-9]+`).ReplaceAllString(filepath.Base(env.T().(testing.TB).Name()), "-"))
+	profile := fmt.Sprintf("t%s-%s", randomHex(3), strings.Trim(name, "-"))
+	if len(profile) > 40 {
+		profile = profile[:40]
+	}
+	profile = strings.TrimRight(profile, "-")
+	env.Values["state"] = &scriptState{}
+	env.Setenv("AUTHCTL_PROFILE", profile)
+	env.Setenv("PROFILE", profile)
+	env.Defer(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		store := keychain.DefaultStore(keychain.SystemOptions{})
+		for _, p := range []string{profile, profile + "-b"} {
+			_ = store.Delete(ctx, p)
+		}
+	})
+	return nil
+}
+
+// scriptState is what a script's custom commands share.
+type scriptState struct {
+	mu  sync.Mutex
+	idp *testidp.IdP
+	api *testapi.API
+}
+
+func state(ts *testscript.TestScript) *scriptState {
+	return ts.Value("state").(*scriptState)
+}
+
+func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
+	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
+		"idp":      cmdIdP,
+		"api":      cmdAPI,
+		"cred":     cmdCred,
+		"parallel": cmdParallel,
+		"nofile":   cmdNoFile,
+		"sleep": func(ts *testscript.TestScript, neg bool, args []string) {
+			if neg || len(args) != 1 {
+				ts.Fatalf("usage: sleep DURATION")
+			}
+			d, err := time.ParseDuration(args[0])
+			ts.Check(err)
+			time.Sleep(d)
+		},
+	}
+}
+
+// cmdIdP controls the script's provider:
+//
+//	idp start [ACCESS_TTL]   start it; sets $ISSUER and $CLIENT_ID
+//	idp stop                 stop it (a provider that is down)
+//	idp reset                zero its request counts
+//	idp count KIND N         assert the count of KIND (refresh_token, authorization_code, revocation, userinfo, ...)
+//	idp revoke-refresh       revoke the stored refresh token at the provider, behind authctl's back
+func cmdIdP(ts *testscript.TestScript, neg bool, args []string) {
+	st := state(ts)
+	if len(args) == 0 {
+		ts.Fatalf("usage: idp start|stop|reset|count|revoke-refresh")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	switch args[0] {
+	case "start":
+		opts := testidp.Options{}
+		if len(args) > 1 {
+			d, err := time.ParseDuration(args[1])
+			ts.Check(err)
+			opts.AccessTTL = d
+		}
+		var log bytes.Buffer
+		opts.Stderr = &lockedWriter{w: &log}
+		idp, err := testidp.Start(ctx, opts)
+		if err != nil {
+			ts.Fatalf("start provider: %v\n%s", err, log.String())
+		}
+		st.idp = idp
+		ts.Defer(func() { _ = idp.Close() })
+		ts.Setenv("ISSUER", idp.Issuer)
+		ts.Setenv("CLIENT_ID", "authctl-test")
+	case "stop":
+		ts.Check(st.idp.Close())
+	case "reset":
+		ts.Check(st.idp.Reset(ctx))
+	case "count":
+		if len(args) != 3 {
+			ts.Fatalf("usage: idp count KIND N")
+		}
+		stats, err := st.idp.Stats(ctx)
+		ts.Check(err)
+		counts := map[string]int{
+			"authorization_code": stats.AuthorizationCode, "refresh_token": stats.RefreshToken,
+			"device_code": stats.DeviceCode, "token": stats.Token, "token_errors": stats.TokenErrors,
+			"revocation": stats.Revocation, "userinfo": stats.Userinfo, "authorization": stats.Authorization,
+		}
+		got, ok := counts[args[1]]
+		if !ok {
+			ts.Fatalf("unknown count %q", args[1])
+		}
+		want, err := strconv.Atoi(args[2])
+		ts.Check(err)
+		if (got == want) == neg {
+			ts.Fatalf("provider saw %d %s requests; want %s%d", got, args[1], map[bool]string{true: "not "}[neg], want)
+		}
+	case "revoke-refresh":
+		c := loadCred(ts, ts.Getenv("AUTHCTL_PROFILE"))
+		ts.Check(token.Revoke(ctx, nil, st.idp.RevocationURL(), c.ClientID, c.RefreshToken, "refresh_token"))
+	default:
+		ts.Fatalf("unknown idp command %q", args[0])
+	}
+}
+
+// cmdAPI controls the script's protected test API:
+//
+//	api start [VAR]      start one; sets $API (or $VAR) to its URL
+//	api refuse-next      refuse the next token it sees (the provider still accepts it)
+//	api refuse-all       refuse every token
+//	api count FIELD N    assert a request count of testapi.Stats by JSON name
+func cmdAPI(ts *testscript.TestScript, neg bool, args []string) {
+	st := state(ts)
+	if len(args) == 0 {
+		ts.Fatalf("usage: api start|refuse-next|refuse-all|count")
+	}
+	switch args[0] {
+	case "start":
+		if st.idp == nil {
+			ts.Fatalf("api start needs idp start first")
+		}
+		name := "API"
+		if len(args) > 1 {
+			name = args[1]
+		}
+		a := testapi.New(st.idp.Issuer)
+		ts.Check(a.Start())
+		ts.Defer(func() { _ = a.Close() })
+		if name == "API" {
+			st.api = a
+		}
+		ts.Setenv(name, a.URL())
+	case "refuse-next":
+		st.api.RefuseNext()
+	case "refuse-all":
+		st.api.RefuseAll()
+	case "count":
+		if len(args) != 3 {
+			ts.Fatalf("usage: api count FIELD N")
+		}
+		got, ok := statField(st.api.Stats(), args[1])
+		if !ok {
+			ts.Fatalf("unknown api count %q", args[1])
+		}
+		want, err := strconv.Atoi(args[2])
+		ts.Check(err)
+		if (got == want) == neg {
+			ts.Fatalf("api saw %d %s; want %s%d", got, args[1], map[bool]string{true: "not "}[neg], want)
+		}
+	default:
+		ts.Fatalf("unknown api command %q", args[0])
+	}
+}
+
+// cmdCred inspects the profile's credential in the real keychain:
+//
+//	cred exists [PROFILE]       assert it is there (! cred exists: that it is not)
+//	cred get FIELD [PROFILE]    print refresh_token, access_token, id_token, issuer or client_id
+func cmdCred(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) == 0 {
+		ts.Fatalf("usage: cred exists|get")
+	}
+	profile := ts.Getenv("AUTHCTL_PROFILE")
+	switch args[0] {
+	case "exists":
+		if len(args) > 1 {
+			profile = args[1]
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, err := keychain.DefaultStore(keychain.SystemOptions{}).Get(ctx, profile)
+		switch {
+		case err == nil && neg:
+			ts.Fatalf("a credential is stored for %s", profile)
+		case errors.Is(err, keychain.ErrNotFound) && !neg:
+			ts.Fatalf("no credential stored for %s", profile)
+		case err != nil && !errors.Is(err, keychain.ErrNotFound):
+			ts.Fatalf("keychain: %v", err)
+		}
+	case "get":
+		if neg || len(args) < 2 {
+			ts.Fatalf("usage: cred get FIELD [PROFILE]")
+		}
+		if len(args) > 2 {
+			profile = args[2]
+		}
+		c := loadCred(ts, profile)
+		v := map[string]string{
+			"refresh_token": c.RefreshToken, "access_token": c.AccessToken, "id_token": c.IDToken,
+			"issuer": c.Issuer, "client_id": c.ClientID,
+		}[args[1]]
+		fmt.Fprintln(ts.Stdout(), v)
+	default:
+		ts.Fatalf("unknown cred command %q", args[0])
+	}
+}
+
+func loadCred(ts *testscript.TestScript, profile string) *token.Credential {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	b, err := keychain.DefaultStore(keychain.SystemOptions{}).Get(ctx, profile)
+	if err != nil {
+		ts.Fatalf("read credential of %s: %v", profile, err)
+	}
+	c, err := token.Decode(b)
+	ts.Check(err)
+	return c
+}
+
+// cmdParallel runs N authctl processes at once with the same arguments and
+// asserts that all succeed and print the same thing, which it prints once:
+//
+//	parallel N ARGS...
+func cmdParallel(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: parallel N ARGS...")
+	}
+	n, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	bin := lookPath(ts, "authctl")
+	env := scriptEnv(ts)
+	outs := make([]string, n)
+	errs := make([]error, n)
+	stderrs := make([]string, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			var stdout, stderr bytes.Buffer
+			c := exec.Command(bin, args[1:]...)
+			c.Env, c.Dir, c.Stdout, c.Stderr = env, ts.Getenv("WORK"), &stdout, &stderr
+			errs[i] = c.Run()
+			outs[i], stderrs[i] = stdout.String(), stderr.String()
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			ts.Fatalf("process %d of %d: %v\nstderr: %s", i+1, n, errs[i], stderrs[i])
+		}
+		if outs[i] != outs[0] {
+			ts.Fatalf("process %d printed something else than process 1", i+1)
+		}
+	}
+	fmt.Fprint(ts.Stdout(), outs[0])
+}
+
+// cmdNoFile asserts that no file under DIR contains the text of file
+// NEEDLE (trimmed): no token in any plain file.
+//
+//	nofile NEEDLE DIR
+func cmdNoFile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: nofile NEEDLE DIR")
+	}
+	needle := bytes.TrimSpace([]byte(ts.ReadFile(args[0])))
+	if len(needle) < 8 {
+		ts.Fatalf("needle %q is too short to mean anything", needle)
+	}
+	dir := ts.MkAbs(args[1])
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || path == ts.MkAbs(args[0]) {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if bytes.Contains(b, needle) {
+			return fmt.Errorf("%s contains the secret", path)
+		}
+		return nil
+	})
+	ts.Check(err)
+}
+
+// scriptEnv rebuilds the environment the script's own commands get.
+func scriptEnv(ts *testscript.TestScript) []string {
+	var env []string
+	keys := append([]string{"PATH", "HOME", "WORK", "TMPDIR", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME",
+		"BROWSER", "TESTBROWSER_LOG", "TESTBROWSER_MODE", "AUTHCTL_PROFILE", "AUTHCTL_CONFIG"}, passedThrough...)
+	for _, k := range keys {
+		if v := ts.Getenv(k); v != "" {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
+func lookPath(ts *testscript.TestScript, name string) string {
+	for _, dir := range filepath.SplitList(ts.Getenv("PATH")) {
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return p
+		}
+	}
+	ts.Fatalf("%s not in the script's PATH", name)
+	return ""
+}
+
+// statField returns the count named name: "unauthorized", "authorized",
+// or a route such as "GET /hello".
+func statField(s testapi.Stats, name string) (int, bool) {
+	switch name {
+	case "unauthorized":
+		return s.Unauthorized, true
+	case "authorized":
+		return s.Authorized, true
+	}
+	v, ok := s.Routes[name]
+	return v, ok || strings.Contains(name, "/")
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
