@@ -168,3 +168,15 @@ func TestParsePasted(t *testing.T) {
 		}
 	}
 }
+
+// TestCallbackHeadDoesNotEndLogin: a HEAD (a prefetch) of the callback
+// does not use up the login's one response.
+func TestCallbackHeadDoesNotEndLogin(t *testing.T) {
+	results := make(chan response, 1)
+	c := &catcher{path: "/callback", check: checker{state: "s"}, results: results, quit: make(chan struct{})}
+	rec := httptest.NewRecorder()
+	c.ServeHTTP(rec, httptest.NewRequest(http.MethodHead, "/callback?code=x&state=s", nil))
+	if rec.Code != http.StatusMethodNotAllowed || len(results) != 0 || !c.claim() {
+		t.Errorf("HEAD: status %d, %d responses delivered", rec.Code, len(results))
+	}
+}
