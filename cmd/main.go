@@ -71,6 +71,14 @@ func Main(ctx context.Context, args []string, deps Deps) int {
 	return exitCode(err, interrupted)
 }
 
+// NewRoot returns authctl's command tree wired to deps, for tools that
+// generate documentation and shell completions from it. Running it
+// directly skips Main's exit-code mapping.
+func NewRoot(deps Deps) *cobra.Command {
+	a := &app{deps: deps}
+	return a.newRoot()
+}
+
 // app holds what every command shares during one run.
 type app struct {
 	deps Deps
