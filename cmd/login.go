@@ -112,7 +112,7 @@ func (a *app) runLogin(c *cobra.Command, o loginOptions) error {
 			Endpoint: endpointOf(&m),
 			Scopes:   p.Scopes,
 		},
-		Issuer:                p.Issuer,
+		Issuer:                orDefault(m.Issuer, p.Issuer),
 		IssParameterSupported: m.IssParameterSupported,
 		JWKSURL:               m.JWKSURI,
 		RedirectHost:          p.RedirectHost,
