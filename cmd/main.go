@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -222,7 +223,7 @@ func (a *app) store(p *Profile) keychain.Store {
 	return keychain.DefaultStore(keychain.SystemOptions{Timeout: p.KeychainTimeout, Getenv: a.deps.Getenv})
 }
 
-func (a *app) insecureDir() string { return a.paths.State + "/credentials" }
+func (a *app) insecureDir() string { return filepath.Join(a.paths.State, "credentials") }
 
 // warnInsecure prints the warning every use of file storage carries.
 func (a *app) warnInsecure(p *Profile) {

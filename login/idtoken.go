@@ -63,3 +63,22 @@ func (o Options) verifyIDToken(ctx context.Context, tok *oauth2.Token, nonce str
 	}
 	return raw, c, nil
 }
+
+// VerifyIDToken checks an ID token obtained outside a login, such as one
+// returned by a refresh: signature against JWKSURL, issuer, audience (the
+// client id), expiry, and at_hash against accessToken when the token has
+// one. Refresh responses carry no nonce, so none is checked. It uses
+// o.Issuer, o.OAuth2.ClientID, o.JWKSURL, o.SigningAlgs, o.HTTPClient and
+// o.Now. Every error wraps ErrIDToken.
+func (o Options) VerifyIDToken(ctx context.Context, raw, accessToken string) (IDClaims, error) {
+	if o.JWKSURL == "" {
+		return IDClaims{}, fmt.Errorf("%w: the provider's jwks_uri is unknown", ErrIDToken)
+	}
+	o, err := o.withDefaults()
+	if err != nil {
+		return IDClaims{}, err
+	}
+	tok := (&oauth2.Token{AccessToken: accessToken}).WithExtra(map[string]any{"id_token": raw})
+	_, c, err := o.verifyIDToken(ctx, tok, "")
+	return c, err
+}

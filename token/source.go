@@ -37,8 +37,9 @@ type Source struct {
 	// cross-process lock (tests of a single process).
 	Lock Locker
 	// VerifyIDToken, when set, checks an ID token returned by a refresh
-	// before it is stored (signature, issuer, audience, expiry).
-	VerifyIDToken func(ctx context.Context, raw string) error
+	// before it is stored (signature, issuer, audience, expiry, at_hash
+	// against accessToken) and returns its subject.
+	VerifyIDToken func(ctx context.Context, raw, accessToken string) (subject string, err error)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Log, when set, receives one line per step for --verbose. Never a
@@ -229,9 +230,13 @@ func (s *Source) exchange(ctx context.Context, c *Credential) (*Credential, erro
 	if fresh.IDToken == "" {
 		fresh.IDToken = c.IDToken
 	} else if s.VerifyIDToken != nil {
-		if err := s.VerifyIDToken(ctx, fresh.IDToken); err != nil {
+		sub, err := s.VerifyIDToken(ctx, fresh.IDToken, fresh.AccessToken)
+		if err == nil && c.IDToken != "" && sub != c.Identity().Subject {
+			err = fmt.Errorf("its subject differs from the login's (OIDC Core 12.2)")
+		}
+		if err != nil {
 			// The new refresh token must not be lost even if the ID
-			// token is bad: keep the old ID token and say so.
+			// token is bad: keep the previous ID token and say so.
 			s.logf("the ID token returned by the refresh failed verification (%v); keeping the previous one", err)
 			fresh.IDToken = c.IDToken
 		}
