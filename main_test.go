@@ -49,6 +49,7 @@ func TestScript(t *testing.T) {
 		Setup:               setupScript,
 		Cmds:                scriptCommands(),
 		RequireExplicitExec: true,
+		Condition:           scriptCondition,
 	})
 }
 
@@ -130,6 +131,9 @@ func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args 
 		"cred":     cmdCred,
 		"parallel": cmdParallel,
 		"nofile":   cmdNoFile,
+		"interact": cmdInteract,
+		"holdport": cmdHoldPort,
+		"waitfile": cmdWaitFile,
 		"sleep": func(ts *testscript.TestScript, neg bool, args []string) {
 			if neg || len(args) != 1 {
 				ts.Fatalf("usage: sleep DURATION")

@@ -1,0 +1,382 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/authctl/authctl/internal/testbrowser"
+)
+
+// The custom commands and conditions of the login_*.txtar scripts: they
+// play the person at the terminal of a running `authctl login` (pasting a
+// URL, approving a device code, pressing Ctrl-C) and the things around it
+// (a busy port, a probe of the listener, a real browser).
+
+// scriptCondition answers the scripts' own conditions:
+//
+//	[chromium]  Debian's chromium is installed (missing: false, or an
+//	            error when AUTHCTL_TEST_REQUIRE_REAL=1, so CI cannot skip it)
+//	[ipv6]      the IPv6 loopback [::1] can be bound here
+func scriptCondition(cond string) (bool, error) {
+	switch cond {
+	case "chromium":
+		if _, err := exec.LookPath("chromium"); err != nil {
+			if os.Getenv("AUTHCTL_TEST_REQUIRE_REAL") == "1" {
+				return false, errors.New("chromium is not installed (apt-get install chromium) and AUTHCTL_TEST_REQUIRE_REAL=1")
+			}
+			return false, nil
+		}
+		return true, nil
+	case "ipv6":
+		ln, err := net.Listen("tcp6", "[::1]:0")
+		if err != nil {
+			return false, nil
+		}
+		_ = ln.Close()
+		return true, nil
+	}
+	return false, fmt.Errorf("unknown condition %q", cond)
+}
+
+// interactWait bounds each wait for authctl to print what the person acts on.
+const interactWait = 30 * time.Second
+
+var (
+	// authURLRe finds the authorization URL authctl prints on stderr.
+	authURLRe = regexp.MustCompile(`(https?://\S+\?\S*response_type=code\S*)`)
+	// deviceURLRe finds verification_uri_complete in the device flow's output.
+	deviceURLRe = regexp.MustCompile(`(https?://\S+[?&]user_code=\S+)`)
+	// deviceWaitRe is the device flow's "waiting" line.
+	deviceWaitRe = regexp.MustCompile(`Waiting for you to approve`)
+)
+
+// cmdInteract runs authctl ARGS as a person at a terminal would, acting on
+// what it prints on stderr:
+//
+//	interact paste ARGS...        open the printed sign-in URL in the test browser without
+//	                              letting it call the loopback callback, then paste the
+//	                              address it was sent to on authctl's stdin (with
+//	                              TESTBROWSER_MODE=forge-state or foreign-iss, altered so)
+//	interact device ARGS...       approve verification_uri_complete at the provider's device pages
+//	interact device-deny ARGS...  deny it there
+//	interact stray ARGS...        send stray requests to the loopback listener (each reported
+//	                              as "interact: METHOD PATH STATUS"), then complete the sign-in
+//	                              in the test browser through the callback
+//	interact interrupt ARGS...    press Ctrl-C (SIGINT) once authctl waits; then report
+//	                              "interact: port N free" if the listener's port can be bound
+//
+// authctl's stdout and stderr become the command's; the reports, last
+// "interact: exit CODE", follow on stderr. It fails unless authctl
+// succeeds (! interact: unless it fails).
+func cmdInteract(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: interact paste|device|device-deny|stray|interrupt ARGS...")
+	}
+	action := args[0]
+	p := startAuthctl(ts, args[1:])
+	defer p.kill()
+	var report []string
+	reportf := func(format string, a ...any) { report = append(report, "interact: "+fmt.Sprintf(format, a...)) }
+	fail := func(format string, a ...any) {
+		p.kill()
+		p.wait()
+		ts.Fatalf("interact %s: %s\nauthctl stderr:\n%s", action, fmt.Sprintf(format, a...), p.stderr())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	switch action {
+	case "paste":
+		m, err := p.waitLine(authURLRe)
+		if err != nil {
+			fail("%v", err)
+		}
+		res, err := testbrowser.Visit(ctx, nil, m[1], testbrowser.Print)
+		if err != nil || res.Callback == nil {
+			fail("browser: %v (page %d: %s)", err, res.Status, res.Text)
+		}
+		pasted := *res.Callback
+		q := pasted.Query()
+		switch testbrowser.Mode(ts.Getenv("TESTBROWSER_MODE")) {
+		case testbrowser.ForgeState:
+			q.Set("state", testbrowser.ForgedState)
+		case testbrowser.ForeignIss:
+			q.Set("iss", testbrowser.ForeignIssuer)
+		}
+		pasted.RawQuery = q.Encode()
+		if _, err := io.WriteString(p.stdin, pasted.String()+"\n"); err != nil {
+			fail("paste: %v", err)
+		}
+		reportf("pasted the redirect URL (the callback was not called)")
+	case "device", "device-deny":
+		m, err := p.waitLine(deviceURLRe)
+		if err != nil {
+			fail("%v", err)
+		}
+		if action == "device" {
+			if err := testbrowser.ApproveDevice(ctx, nil, m[1]); err != nil {
+				fail("%v", err)
+			}
+			reportf("device approved")
+		} else {
+			res, err := testbrowser.Visit(ctx, nil, m[1], testbrowser.Deny)
+			if err != nil {
+				fail("deny: %v", err)
+			}
+			reportf("device denied: page %d", res.Status)
+		}
+	case "stray":
+		m, err := p.waitLine(authURLRe)
+		if err != nil {
+			fail("%v", err)
+		}
+		base, cbPath := listenerOf(ts, m[1])
+		client := &http.Client{Timeout: 10 * time.Second}
+		for _, probe := range []struct{ method, path string }{
+			{http.MethodGet, "/favicon.ico"},
+			{http.MethodGet, "/.well-known/security.txt"},
+			{http.MethodGet, cbPath},
+			{http.MethodHead, cbPath + "?code=x&state=y"},
+			{http.MethodPost, cbPath},
+		} {
+			req, err := http.NewRequestWithContext(ctx, probe.method, base+probe.path, nil)
+			ts.Check(err)
+			resp, err := client.Do(req)
+			if err != nil {
+				fail("%s %s: %v", probe.method, probe.path, err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			reportf("%s %s %d", probe.method, probe.path, resp.StatusCode)
+		}
+		res, err := testbrowser.Visit(ctx, nil, m[1], testbrowser.Follow)
+		if err != nil || res.Callback == nil {
+			fail("browser: %v (page %d: %s)", err, res.Status, res.Text)
+		}
+		reportf("callback %d: %s", res.Status, res.Text)
+	case "interrupt":
+		m, err := p.waitLine(regexp.MustCompile(authURLRe.String() + "|" + deviceWaitRe.String()))
+		if err != nil {
+			fail("%v", err)
+		}
+		ts.Check(p.cmd.Process.Signal(os.Interrupt))
+		p.wait()
+		if m[1] != "" {
+			u, err := url.Parse(m[1])
+			ts.Check(err)
+			redirect, err := url.Parse(u.Query().Get("redirect_uri"))
+			ts.Check(err)
+			ln, err := net.Listen("tcp", redirect.Host)
+			if err != nil {
+				reportf("port %s still bound: %v", redirect.Port(), err)
+			} else {
+				_ = ln.Close()
+				reportf("port %s free", redirect.Port())
+			}
+		}
+	default:
+		fail("unknown action %q", action)
+	}
+
+	code := p.wait()
+	fmt.Fprint(ts.Stdout(), p.stdout())
+	fmt.Fprint(ts.Stderr(), p.stderr())
+	reportf("exit %d", code)
+	fmt.Fprintln(ts.Stderr(), strings.Join(report, "\n"))
+	if (code == 0) == neg {
+		ts.Fatalf("authctl exited %d", code)
+	}
+}
+
+// listenerOf returns the loopback listener's base URL and callback path
+// from the redirect_uri of an authorization URL.
+func listenerOf(ts *testscript.TestScript, authURL string) (base, path string) {
+	u, err := url.Parse(authURL)
+	ts.Check(err)
+	r, err := url.Parse(u.Query().Get("redirect_uri"))
+	ts.Check(err)
+	if r.Host == "" {
+		ts.Fatalf("no redirect_uri in %s", authURL)
+	}
+	return r.Scheme + "://" + r.Host, r.Path
+}
+
+// cmdHoldPort keeps a TCP port of 127.0.0.1 busy until the script ends
+// and sets $VAR (default HELD_PORT) to it:
+//
+//	holdport [VAR]
+func cmdHoldPort(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) > 1 {
+		ts.Fatalf("usage: holdport [VAR]")
+	}
+	name := "HELD_PORT"
+	if len(args) == 1 {
+		name = args[0]
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ts.Check(err)
+	ts.Defer(func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_ = c.Close()
+		}
+	}()
+	ts.Setenv(name, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+}
+
+// cmdWaitFile waits until FILE exists and is not empty:
+//
+//	waitfile FILE TIMEOUT
+func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: waitfile FILE TIMEOUT")
+	}
+	d, err := time.ParseDuration(args[1])
+	ts.Check(err)
+	path := ts.MkAbs(args[0])
+	deadline := time.Now().Add(d)
+	for {
+		if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("%s did not appear within %s", args[0], d)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// proc is an authctl process whose stderr is read line by line while it runs.
+type proc struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	lines chan string // stderr lines; closed at EOF
+	read  chan struct{}
+
+	mu     sync.Mutex
+	out    bytes.Buffer
+	errOut bytes.Buffer
+
+	once sync.Once
+	code int
+}
+
+func startAuthctl(ts *testscript.TestScript, args []string) *proc {
+	p := &proc{lines: make(chan string, 4096), read: make(chan struct{})}
+	p.cmd = exec.Command(lookPath(ts, "authctl"), args...)
+	p.cmd.Env, p.cmd.Dir = scriptEnv(ts), ts.Getenv("WORK")
+	// What decides whether a browser can be opened here.
+	for _, k := range []string{"DISPLAY", "WAYLAND_DISPLAY", "SSH_CONNECTION", "SSH_TTY"} {
+		if v := ts.Getenv(k); v != "" {
+			p.cmd.Env = append(p.cmd.Env, k+"="+v)
+		}
+	}
+	p.cmd.Stdout = writerFunc(func(b []byte) (int, error) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.out.Write(b)
+	})
+	var err error
+	p.stdin, err = p.cmd.StdinPipe()
+	ts.Check(err)
+	stderr, err := p.cmd.StderrPipe()
+	ts.Check(err)
+	ts.Check(p.cmd.Start())
+	go func() {
+		defer close(p.read)
+		defer close(p.lines)
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.errOut.WriteString(sc.Text() + "\n")
+			p.mu.Unlock()
+			select {
+			case p.lines <- sc.Text():
+			default:
+			}
+		}
+	}()
+	return p
+}
+
+// waitLine returns the submatches of the first stderr line matching re.
+func (p *proc) waitLine(re *regexp.Regexp) ([]string, error) {
+	timeout := time.After(interactWait)
+	for {
+		select {
+		case line, ok := <-p.lines:
+			if !ok {
+				return nil, fmt.Errorf("authctl ended before printing a line matching %q", re)
+			}
+			if m := re.FindStringSubmatch(line); m != nil {
+				return m, nil
+			}
+		case <-timeout:
+			return nil, fmt.Errorf("authctl printed no line matching %q within %s", re, interactWait)
+		}
+	}
+}
+
+// wait waits for the process and returns its exit code.
+func (p *proc) wait() int {
+	p.once.Do(func() {
+		<-p.read
+		err := p.cmd.Wait()
+		var ee *exec.ExitError
+		switch {
+		case err == nil:
+		case errors.As(err, &ee):
+			p.code = ee.ExitCode()
+			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+				p.code = 128 + int(ws.Signal())
+			}
+		default:
+			p.code = -1
+		}
+	})
+	return p.code
+}
+
+func (p *proc) kill() {
+	if p.cmd.ProcessState == nil {
+		_ = p.cmd.Process.Kill()
+	}
+}
+
+func (p *proc) stdout() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+func (p *proc) stderr() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.errOut.String()
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
