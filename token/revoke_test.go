@@ -1,0 +1,140 @@
+package token_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/authctl/authctl/keychain/keychaintest"
+)
+
+func TestLogoutRevokesRefreshThenAccessThenDeletes(t *testing.T) {
+	store := keychaintest.New()
+	p := newIdP(t, func(w http.ResponseWriter, _ *http.Request, _ int) {
+		if stored(t, store) == nil {
+			t.Error("credential deleted before revocation finished")
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	put(t, store, cred("AT0", "RT0", time.Now().Add(time.Hour)))
+	res, err := source(store, p).Logout(context.Background(), p.srv.URL+"/revoke")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Revoked || res.Err != nil {
+		t.Errorf("result = %+v, want Revoked and no error", res)
+	}
+	reqs := p.requests()
+	if len(reqs) != 2 {
+		t.Fatalf("%d revocation requests, want 2", len(reqs))
+	}
+	want := []struct{ tok, hint string }{{"RT0", "refresh_token"}, {"AT0", "access_token"}}
+	for i, w := range want {
+		f := reqs[i].Form
+		if reqs[i].Path != "/revoke" || f.Get("token") != w.tok || f.Get("token_type_hint") != w.hint || f.Get("client_id") != clientID {
+			t.Errorf("request %d = %s %v, want token=%s token_type_hint=%s client_id=%s", i, reqs[i].Path, f, w.tok, w.hint, clientID)
+		}
+	}
+	if stored(t, store) != nil {
+		t.Error("credential still stored after logout")
+	}
+}
+
+func TestLogoutRevocationFailureStillDeletes(t *testing.T) {
+	tests := []struct {
+		name string
+		down bool
+	}{{"500", false}, {"connection refused", true}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newIdP(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+				oauthError(w, r, http.StatusServiceUnavailable, "temporarily_unavailable")
+			})
+			endpoint := p.srv.URL + "/revoke"
+			if tt.down {
+				p.srv.Close()
+			}
+			store := keychaintest.New()
+			put(t, store, cred("AT0", "RT0", time.Now().Add(time.Hour)))
+			res, err := source(store, p).Logout(context.Background(), endpoint)
+			if err != nil {
+				t.Fatalf("Logout: %v", err)
+			}
+			if res.Revoked || res.Err == nil {
+				t.Errorf("result = %+v, want not revoked with the error set", res)
+			}
+			if res.Err != nil && (strings.Contains(res.Err.Error(), "RT0") || strings.Contains(res.Err.Error(), "AT0")) {
+				t.Errorf("revocation error shows a token: %v", res.Err)
+			}
+			if stored(t, store) != nil {
+				t.Error("credential kept after a failed revocation; logout must delete it")
+			}
+		})
+	}
+}
+
+func TestLogoutNeverShowsTokenToAnotherIssuer(t *testing.T) {
+	p := newIdP(t, func(w http.ResponseWriter, _ *http.Request, _ int) { w.WriteHeader(http.StatusOK) })
+	store := keychaintest.New()
+	c := cred("AT0", "RT0", time.Now().Add(time.Hour))
+	c.Issuer = "https://previous-idp.example"
+	put(t, store, c)
+	res, err := source(store, p).Logout(context.Background(), p.srv.URL+"/revoke")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := p.count(); n != 0 {
+		t.Errorf("%d revocation requests carried another issuer's tokens, want 0", n)
+	}
+	if res.Revoked || res.Err == nil {
+		t.Errorf("result = %+v, want not revoked, with a reason", res)
+	}
+	if stored(t, store) != nil {
+		t.Error("credential kept")
+	}
+}
+
+func TestLogoutWithoutEndpointOrCredential(t *testing.T) {
+	p := newIdP(t, func(w http.ResponseWriter, _ *http.Request, _ int) { w.WriteHeader(http.StatusOK) })
+
+	t.Run("nothing stored", func(t *testing.T) {
+		store := keychaintest.New()
+		for range 2 {
+			res, err := source(store, p).Logout(context.Background(), p.srv.URL+"/revoke")
+			if err != nil || res.Err != nil || res.Revoked {
+				t.Errorf("Logout = %+v, %v; want ok with nothing revoked", res, err)
+			}
+		}
+		if n := p.count(); n != 0 {
+			t.Errorf("%d requests with nothing stored", n)
+		}
+	})
+	t.Run("no revocation endpoint", func(t *testing.T) {
+		store := keychaintest.New()
+		put(t, store, cred("AT0", "RT0", time.Now().Add(time.Hour)))
+		res, err := source(store, p).Logout(context.Background(), "")
+		if err != nil || res.Revoked {
+			t.Errorf("Logout = %+v, %v; want ok, not revoked", res, err)
+		}
+		if stored(t, store) != nil {
+			t.Error("credential kept")
+		}
+	})
+	t.Run("undecodable credential is deleted", func(t *testing.T) {
+		store := keychaintest.New()
+		if err := store.Set(context.Background(), account, []byte("{garbage")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := source(store, p).Logout(context.Background(), p.srv.URL+"/revoke"); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := store.Items()[account]; ok {
+			t.Error("damaged credential kept")
+		}
+	})
+	if n := p.count(); n != 0 {
+		t.Errorf("%d revocation requests, want 0", n)
+	}
+}
