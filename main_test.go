@@ -131,6 +131,7 @@ func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args 
 		"cred":     cmdCred,
 		"parallel": cmdParallel,
 		"nofile":   cmdNoFile,
+		"exits":    cmdExits,
 		"interact": cmdInteract,
 		"holdport": cmdHoldPort,
 		"waitfile": cmdWaitFile,
@@ -240,6 +241,8 @@ func cmdAPI(ts *testscript.TestScript, neg bool, args []string) {
 		st.api.RefuseNext()
 	case "refuse-all":
 		st.api.RefuseAll()
+	case "reset":
+		st.api.Reset()
 	case "count":
 		if len(args) != 3 {
 			ts.Fatalf("usage: api count FIELD N")
@@ -382,6 +385,34 @@ func cmdNoFile(ts *testscript.TestScript, neg bool, args []string) {
 		return nil
 	})
 	ts.Check(err)
+}
+
+// cmdExits runs authctl and asserts its exact exit code; its stdout and
+// stderr are then those of the script's last command:
+//
+//	exits CODE ARGS...
+func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 {
+		ts.Fatalf("usage: exits CODE ARGS...")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	var stdout, stderr bytes.Buffer
+	c := exec.Command(lookPath(ts, "authctl"), args[1:]...)
+	c.Env, c.Dir, c.Stdout, c.Stderr = scriptEnv(ts), ts.Getenv("WORK"), &stdout, &stderr
+	err = c.Run()
+	got := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		got = ee.ExitCode()
+	} else if err != nil {
+		ts.Fatalf("run authctl: %v", err)
+	}
+	ts.Stdout().Write(stdout.Bytes())
+	ts.Stderr().Write(stderr.Bytes())
+	if got != want {
+		ts.Fatalf("authctl exited %d, want %d\nstderr: %s", got, want, stderr.String())
+	}
 }
 
 // scriptEnv rebuilds the environment the script's own commands get.
