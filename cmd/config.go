@@ -306,6 +306,18 @@ func toList(raw any) ([]string, error) {
 }
 
 func toDuration(raw any) (time.Duration, error) {
+	// A bare number means seconds wherever it comes from: YAML's
+	// "timeout: 45" is an int here, not 45 nanoseconds.
+	switch n := raw.(type) {
+	case int:
+		return time.Duration(n) * time.Second, nil
+	case int64:
+		return time.Duration(n) * time.Second, nil
+	case uint64:
+		return time.Duration(n) * time.Second, nil
+	case float64:
+		return time.Duration(n * float64(time.Second)), nil
+	}
 	if s, ok := raw.(string); ok {
 		if n, err := strconv.Atoi(s); err == nil {
 			return time.Duration(n) * time.Second, nil
