@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -148,11 +149,12 @@ func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args 
 
 // cmdIdP controls the script's provider:
 //
-//	idp start [ACCESS_TTL]   start it; sets $ISSUER and $CLIENT_ID
+//	idp start [ACCESS_TTL [VAR]]  start it; sets $ISSUER (or $VAR, for a second provider) and $CLIENT_ID
 //	idp stop                 stop it (a provider that is down)
 //	idp reset                zero its request counts
 //	idp count KIND N         assert the count of KIND (refresh_token, authorization_code, revocation, userinfo, ...)
 //	idp revoke-refresh       revoke the stored refresh token at the provider, behind authctl's back
+//	idp userinfo FILE        assert the provider accepts the access token in FILE (! idp userinfo: refuses it)
 func cmdIdP(ts *testscript.TestScript, neg bool, args []string) {
 	st := state(ts)
 	if len(args) == 0 {
@@ -174,8 +176,12 @@ func cmdIdP(ts *testscript.TestScript, neg bool, args []string) {
 		if err != nil {
 			ts.Fatalf("start provider: %v\n%s", err, log.String())
 		}
-		st.idp = idp
 		ts.Defer(func() { _ = idp.Close() })
+		if len(args) > 2 {
+			ts.Setenv(args[2], idp.Issuer)
+			return
+		}
+		st.idp = idp
 		ts.Setenv("ISSUER", idp.Issuer)
 		ts.Setenv("CLIENT_ID", "authctl-test")
 	case "stop":
@@ -201,6 +207,19 @@ func cmdIdP(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(err)
 		if (got == want) == neg {
 			ts.Fatalf("provider saw %d %s requests; want %s%d", got, args[1], map[bool]string{true: "not "}[neg], want)
+		}
+	case "userinfo":
+		if len(args) != 2 {
+			ts.Fatalf("usage: idp userinfo FILE")
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, st.idp.UserinfoURL(), nil)
+		ts.Check(err)
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(ts.ReadFile(args[1])))
+		resp, err := http.DefaultClient.Do(req)
+		ts.Check(err)
+		resp.Body.Close()
+		if (resp.StatusCode == http.StatusOK) == neg {
+			ts.Fatalf("userinfo answered %s", resp.Status)
 		}
 	case "revoke-refresh":
 		c := loadCred(ts, ts.Getenv("AUTHCTL_PROFILE"))
