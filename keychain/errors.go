@@ -51,6 +51,9 @@ func classify(op string, err error) error {
 		return err
 	}
 	msg := oneLine(err.Error())
+	if name := dbusErrorName(err); name != "" {
+		msg = name + ": " + msg
+	}
 	switch {
 	case strings.Contains(msg, "org.freedesktop.DBus.Error.ServiceUnknown"),
 		strings.Contains(msg, "org.freedesktop.DBus.Error.NameHasNoOwner"):

@@ -2,6 +2,7 @@ package keychain
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -149,4 +150,18 @@ func (s *system) Accounts(ctx context.Context) ([]string, error) {
 		}
 		return names, nil
 	})
+}
+
+// dbusErrorName returns the D-Bus error name in err's chain (such as
+// org.freedesktop.DBus.Error.ServiceUnknown), or "".
+func dbusErrorName(err error) string {
+	var de dbus.Error
+	if errors.As(err, &de) {
+		return de.Name
+	}
+	var dp *dbus.Error
+	if errors.As(err, &dp) {
+		return dp.Name
+	}
+	return ""
 }

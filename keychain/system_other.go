@@ -19,3 +19,6 @@ func (s *system) get(_ context.Context, account string) ([]byte, error) {
 func (s *system) Accounts(context.Context) ([]string, error) {
 	return nil, errors.ErrUnsupported
 }
+
+// dbusErrorName is empty outside Linux.
+func dbusErrorName(error) string { return "" }
