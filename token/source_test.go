@@ -109,7 +109,7 @@ func TestTokenRefreshesAndSavesRotatedToken(t *testing.T) {
 	if got.Issuer != issuer || got.ClientID != clientID {
 		t.Errorf("stored issuer/client = %s/%s, want %s/%s", got.Issuer, got.ClientID, issuer, clientID)
 	}
-	if exp := got.Expiry.Sub(start); exp < 3599*time.Second || exp > 3605*time.Second {
+	if exp := got.Expiry.Sub(start); exp < 3599*time.Second || exp > 3660*time.Second {
 		t.Errorf("stored expiry is %s after the request, want about 1h (expires_in 3600)", exp)
 	}
 
