@@ -58,8 +58,8 @@ func (s *system) connect(ctx context.Context) (*dbus.Conn, error) {
 }
 
 // get reads the secret straight from the Secret Service in three calls
-// (SearchItems, OpenSession "plain", GetSecrets) instead of go-keyring's
-// seven. It finds the items go-keyring writes (attributes "service" and
+// (SearchItems and OpenSession "plain" sent together, then GetSecrets)
+// instead of go-keyring's seven in a row. It finds the items go-keyring writes (attributes "service" and
 // "username") and reads only unlocked ones: a locked item gives ErrLocked
 // and never an unlock prompt, which could wait forever. The session dies
 // with the connection, so it is not closed explicitly.
@@ -71,9 +71,13 @@ func (s *system) get(ctx context.Context, account string) ([]byte, error) {
 	defer conn.Close()
 	svc := conn.Object(ssName, ssPath)
 
-	var unlocked, locked []dbus.ObjectPath
+	// The search and the session do not depend on each other: send both
+	// at once and save a round trip.
 	attrs := map[string]string{"service": Service, "username": account}
-	if err := svc.CallWithContext(ctx, ssService+".SearchItems", 0, attrs).Store(&unlocked, &locked); err != nil {
+	search := svc.GoWithContext(ctx, ssService+".SearchItems", 0, nil, attrs)
+	open := svc.GoWithContext(ctx, ssService+".OpenSession", 0, nil, "plain", dbus.MakeVariant(""))
+	var unlocked, locked []dbus.ObjectPath
+	if err := (<-search.Done).Store(&unlocked, &locked); err != nil {
 		return nil, err
 	}
 	item := pickItem(unlocked)
@@ -83,10 +87,9 @@ func (s *system) get(ctx context.Context, account string) ([]byte, error) {
 		}
 		return nil, ErrNotFound
 	}
-
 	var alg dbus.Variant
 	var session dbus.ObjectPath
-	if err := svc.CallWithContext(ctx, ssService+".OpenSession", 0, "plain", dbus.MakeVariant("")).Store(&alg, &session); err != nil {
+	if err := (<-open.Done).Store(&alg, &session); err != nil {
 		return nil, err
 	}
 	var secrets map[dbus.ObjectPath]ssSecret
