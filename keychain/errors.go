@@ -2,12 +2,24 @@ package keychain
 
 import (
 	"errors"
+	"runtime"
 	"strings"
 )
 
 // hintStart is the way out named by every error that says the keychain
 // cannot be used.
-const hintStart = "start or unlock your keyring (gnome-keyring, KWallet), or log in with --insecure-storage"
+var hintStart = hintFor(runtime.GOOS)
+
+// hintFor names the ways out of an unusable keychain on goos.
+func hintFor(goos string) string {
+	switch goos {
+	case "darwin", "ios":
+		return "unlock your login keychain (Keychain Access), or log in with --insecure-storage"
+	case "windows":
+		return "check that Windows Credential Manager works for your account, or log in with --insecure-storage"
+	}
+	return "start or unlock your keyring (gnome-keyring, KWallet), or log in with --insecure-storage"
+}
 
 // unavailableError is a one-line explanation of why the keychain cannot be
 // used. It matches ErrUnavailable, its kind (ErrLocked, ErrTimeout or nil)

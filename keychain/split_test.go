@@ -3,7 +3,6 @@ package keychain_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"strings"
@@ -304,5 +303,3 @@ func TestSplitPassesUnavailableThrough(t *testing.T) {
 		t.Errorf("Delete = %v", err)
 	}
 }
-
-var _ = rand.Read
