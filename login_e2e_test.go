@@ -79,7 +79,8 @@ var (
 //	interact stray ARGS...        send stray requests to the loopback listener (each reported
 //	                              as "interact: METHOD PATH STATUS"), then complete the sign-in
 //	                              in the test browser through the callback
-//	interact interrupt ARGS...    press Ctrl-C (SIGINT) once authctl waits; then report
+//	interact interrupt ARGS...    press Ctrl-C (SIGINT) once authctl waits (it must exit
+//	                              within 10s); then report
 //	                              "interact: port N free" if the listener's port can be bound
 //
 // authctl's stdout and stderr become the command's; the reports, last
@@ -177,7 +178,13 @@ func cmdInteract(ts *testscript.TestScript, neg bool, args []string) {
 			fail("%v", err)
 		}
 		ts.Check(p.cmd.Process.Signal(os.Interrupt))
-		p.wait()
+		exited := make(chan struct{})
+		go func() { p.wait(); close(exited) }()
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			fail("still running 10s after SIGINT")
+		}
 		if m[1] != "" {
 			u, err := url.Parse(m[1])
 			ts.Check(err)
