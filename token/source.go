@@ -76,6 +76,9 @@ func (s *Source) Load(ctx context.Context) (*Credential, error) {
 	if errors.Is(err, keychain.ErrNotFound) {
 		return nil, loginRequired("not logged in (profile %q)", s.Account)
 	}
+	if errors.Is(err, keychain.ErrCorrupt) {
+		return nil, loginRequired("the stored credential of profile %q is damaged (%v)", s.Account, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read credential: %w", err)
 	}
