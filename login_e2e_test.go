@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -74,6 +75,8 @@ var (
 //	                              letting it call the loopback callback, then paste the
 //	                              address it was sent to on authctl's stdin (with
 //	                              TESTBROWSER_MODE=forge-state or foreign-iss, altered so)
+//	interact browse ARGS...       open the printed sign-in URL in the test browser, which
+//	                              calls the loopback callback (as through ssh -L)
 //	interact device ARGS...       approve verification_uri_complete at the provider's device pages
 //	interact device-deny ARGS...  deny it there
 //	interact stray ARGS...        send stray requests to the loopback listener (each reported
@@ -88,7 +91,7 @@ var (
 // succeeds (! interact: unless it fails).
 func cmdInteract(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) < 2 {
-		ts.Fatalf("usage: interact paste|device|device-deny|stray|interrupt ARGS...")
+		ts.Fatalf("usage: interact paste|browse|device|device-deny|stray|interrupt ARGS...")
 	}
 	action := args[0]
 	p := startAuthctl(ts, args[1:])
@@ -143,6 +146,16 @@ func cmdInteract(ts *testscript.TestScript, neg bool, args []string) {
 			}
 			reportf("device denied: page %d", res.Status)
 		}
+	case "browse":
+		m, err := p.waitLine(authURLRe)
+		if err != nil {
+			fail("%v", err)
+		}
+		res, err := testbrowser.Visit(ctx, nil, m[1], testbrowser.Follow)
+		if err != nil || res.Callback == nil {
+			fail("browser: %v (page %d: %s)", err, res.Status, res.Text)
+		}
+		reportf("callback %d: %s", res.Status, res.Text)
 	case "stray":
 		m, err := p.waitLine(authURLRe)
 		if err != nil {
@@ -387,3 +400,21 @@ func (p *proc) stderr() string {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
+
+// TestScriptConditionChromium proves the [chromium] condition cannot make
+// CI skip the real-browser login: without chromium it is false, or an
+// error when AUTHCTL_TEST_REQUIRE_REAL=1.
+func TestScriptConditionChromium(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	t.Setenv("AUTHCTL_TEST_REQUIRE_REAL", "")
+	if ok, err := scriptCondition("chromium"); ok || err != nil {
+		t.Errorf("without chromium: got %v, %v; want false, nil", ok, err)
+	}
+	t.Setenv("AUTHCTL_TEST_REQUIRE_REAL", "1")
+	if _, err := scriptCondition("chromium"); err == nil {
+		t.Error("without chromium and with AUTHCTL_TEST_REQUIRE_REAL=1: no error")
+	}
+	if _, err := scriptCondition("bogus"); err == nil {
+		t.Error("an unknown condition: no error")
+	}
+}
