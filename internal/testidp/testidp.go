@@ -126,15 +126,18 @@ func availableIn(dir string) error {
 		return fmt.Errorf("test provider not found: %w", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "oidc-provider", "package.json")); err != nil {
-		return fmt.Errorf("test provider dependencies are not installed; run: npm ci --prefix %s", relToCwd(dir))
+		return fmt.Errorf("test provider dependencies are not installed; run: npm ci --prefix %s", fromModuleRoot(dir))
 	}
 	return nil
 }
 
-func relToCwd(dir string) string {
-	if wd, err := os.Getwd(); err == nil {
-		if rel, err := filepath.Rel(wd, dir); err == nil {
-			return rel
+// fromModuleRoot names dir relative to the module root when it lies inside
+// it (as "testdata/idp"), since the README's commands run from there.
+func fromModuleRoot(dir string) string {
+	if def, err := FindDir(); err == nil {
+		root := filepath.Dir(filepath.Dir(def))
+		if rel, err := filepath.Rel(root, dir); err == nil && !strings.HasPrefix(rel, "..") {
+			return filepath.ToSlash(rel)
 		}
 	}
 	return dir

@@ -151,7 +151,7 @@ func TestAvailableSaysToInstallDependencies(t *testing.T) {
 	}
 	t.Chdir(filepath.Join(root, "testdata"))
 	err := testidp.Available()
-	if err == nil || !strings.Contains(err.Error(), "run: npm ci --prefix idp") {
+	if err == nil || !strings.Contains(err.Error(), "run: npm ci --prefix testdata/idp") {
 		t.Errorf("Available without node_modules = %v, want the npm ci command", err)
 	}
 }
