@@ -80,7 +80,12 @@ func Browser(ctx context.Context, o Options) (*Result, error) {
 		if reason == "" {
 			reason = "no browser found"
 		}
-		line := "No browser can be opened here (" + reason + "), so sign in from any browser."
+		line := "No browser can be opened here (" + reason + "), so sign in from any browser"
+		if o.Stdin != nil {
+			line += " and paste the address it ends on here: authctl is waiting for it."
+		} else {
+			line += "."
+		}
 		if o.OAuth2.Endpoint.DeviceAuthURL != "" {
 			line += " Or run again with --device to sign in with a code."
 		}

@@ -405,7 +405,7 @@ func TestPastedRedirect(t *testing.T) {
 			t.Fatal(err)
 		}
 		first := strings.SplitN(stderr.String(), "\n", 2)[0]
-		if first != "No browser can be opened here (signed in over SSH), so sign in from any browser. Or run again with --device to sign in with a code." {
+		if first != "No browser can be opened here (signed in over SSH), so sign in from any browser and paste the address it ends on here: authctl is waiting for it. Or run again with --device to sign in with a code." {
 			t.Errorf("first line %q", first)
 		}
 	})
