@@ -136,6 +136,13 @@ func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args 
 		"interact": cmdInteract,
 		"holdport": cmdHoldPort,
 		"waitfile": cmdWaitFile,
+
+		"bus":         cmdBus,
+		"keyring":     cmdKeyring,
+		"requirereal": cmdRequireReal,
+		"nouserbus":   cmdNoUserBus,
+		"perm":        cmdPerm,
+		"exitswithin": cmdExitsWithin,
 		"sleep": func(ts *testscript.TestScript, neg bool, args []string) {
 			if neg || len(args) != 1 {
 				ts.Fatalf("usage: sleep DURATION")
