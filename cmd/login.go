@@ -168,7 +168,11 @@ func (a *app) runLogin(c *cobra.Command, o loginOptions) error {
 	}
 	fmt.Fprintf(a.deps.Stderr, "Logged in to %s%s (profile %q).\n", orDefault(p.Issuer, m.TokenEndpoint), who, p.Name)
 	if res.Token.RefreshToken == "" {
-		fmt.Fprintf(a.deps.Stderr, "authctl: warning: the provider issued no refresh token; the session ends when the access token expires (at %s). Ask for the offline_access scope, or check the client's settings at the provider.\n", cred.Expiry.Local().Format(time.Kitchen))
+		when := ""
+		if !cred.Expiry.IsZero() {
+			when = " (at " + cred.Expiry.Local().Format(time.Kitchen) + ")"
+		}
+		fmt.Fprintf(a.deps.Stderr, "authctl: warning: the provider issued no refresh token; the session ends when the access token expires%s. Ask for the offline_access scope, or check the client's settings at the provider.\n", when)
 	}
 	return nil
 }
