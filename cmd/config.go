@@ -44,6 +44,7 @@ var settings = []setting{
 	{Key: "revocation_url", Flag: "revocation-url", Env: "AUTHCTL_REVOCATION_URL", Usage: "revocation endpoint (instead of discovery)"},
 	{Key: "userinfo_url", Flag: "userinfo-url", Env: "AUTHCTL_USERINFO_URL", Usage: "userinfo endpoint (instead of discovery)"},
 	{Key: "jwks_url", Flag: "jwks-url", Env: "AUTHCTL_JWKS_URL", Usage: "JWKS URL for ID-token signatures (instead of discovery)"},
+	{Key: "auth_params", Flag: "auth-param", Env: "AUTHCTL_AUTH_PARAMS", Default: map[string]string{}, Usage: "extra authorization request parameters, key=value (repeatable), e.g. audience=https://api.example.com"},
 	{Key: "base_url", Flag: "base-url", Env: "AUTHCTL_BASE_URL", Usage: "base URL for `authctl curl /path`"},
 	{Key: "insecure_storage", Flag: "insecure-storage", Env: "AUTHCTL_INSECURE_STORAGE", Default: false, Usage: "store the credential in a 0600 file instead of the keychain"},
 	{Key: "keychain_timeout", Env: "AUTHCTL_KEYCHAIN_TIMEOUT", Default: 5 * time.Second, Usage: "time limit of each keychain call"},
@@ -66,6 +67,7 @@ type Profile struct {
 	RevocationURL   string
 	UserinfoURL     string
 	JWKSURL         string
+	AuthParams      map[string]string
 	BaseURL         string
 	InsecureStorage bool
 	KeychainTimeout time.Duration
@@ -125,6 +127,11 @@ func (c *configFile) check() error {
 		parts := strings.Split(k, ".")
 		switch {
 		case len(parts) == 1 && parts[0] == "default_profile":
+		case len(parts) == 4 && parts[0] == "profiles" && parts[2] == "auth_params":
+			// Viper flattens the map; its keys are the parameter names.
+			if err := validProfileName(parts[1]); err != nil {
+				return usageErrorf("config %s: %v", c.path, err)
+			}
 		case len(parts) == 3 && parts[0] == "profiles":
 			if err := validProfileName(parts[1]); err != nil {
 				return usageErrorf("config %s: %v", c.path, err)
@@ -186,7 +193,7 @@ func resolveProfile(name string, c *configFile, flags *pflag.FlagSet, getenv fun
 		source := ""
 		if flags != nil && s.Flag != "" {
 			if f := flags.Lookup(s.Flag); f != nil && f.Changed {
-				raw, source = flagValue(f), "--"+s.Flag
+				raw, source = flagValue(flags, f), "--"+s.Flag
 			}
 		}
 		if source == "" && s.Env != "" && getenv(s.Env) != "" {
@@ -216,11 +223,15 @@ func orDefault(s, d string) string {
 }
 
 // flagValue returns a flag's value typed as it would be written in YAML.
-func flagValue(f *pflag.Flag) any {
+func flagValue(flags *pflag.FlagSet, f *pflag.Flag) any {
 	if sv, ok := f.Value.(pflag.SliceValue); ok {
 		return sv.GetSlice()
 	}
 	switch f.Value.Type() {
+	case "stringToString":
+		if m, err := flags.GetStringToString(f.Name); err == nil {
+			return m
+		}
 	case "int":
 		if n, err := strconv.Atoi(f.Value.String()); err == nil {
 			return n
@@ -274,6 +285,8 @@ func (p *Profile) set(key string, raw any) error {
 		p.UserinfoURL, err = str()
 	case "jwks_url":
 		p.JWKSURL, err = str()
+	case "auth_params":
+		p.AuthParams, err = toParams(raw)
 	case "base_url":
 		p.BaseURL, err = str()
 	case "insecure_storage":
@@ -303,6 +316,26 @@ func toList(raw any) ([]string, error) {
 		}
 	}
 	return items, nil
+}
+
+// toParams reads key=value pairs: a map from YAML or a flag, or
+// "k=v,k2=v2" from the environment.
+func toParams(raw any) (map[string]string, error) {
+	if s, ok := raw.(string); ok {
+		m := map[string]string{}
+		for _, kv := range strings.Split(s, ",") {
+			if strings.TrimSpace(kv) == "" {
+				continue
+			}
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok || strings.TrimSpace(k) == "" {
+				return nil, fmt.Errorf("%q is not key=value", kv)
+			}
+			m[strings.TrimSpace(k)] = v
+		}
+		return m, nil
+	}
+	return cast.ToStringMapStringE(raw)
 }
 
 func toDuration(raw any) (time.Duration, error) {

@@ -54,6 +54,8 @@ display, use --no-browser (paste the redirected URL back) or --device.`,
 			f.Bool(s.Flag, d, s.Usage)
 		case time.Duration:
 			f.Duration(s.Flag, d, s.Usage)
+		case map[string]string:
+			f.StringToString(s.Flag, d, s.Usage)
 		case nil:
 			f.String(s.Flag, "", s.Usage)
 		default:
@@ -121,6 +123,7 @@ func (a *app) runLogin(c *cobra.Command, o loginOptions) error {
 		Prompt:                o.prompt,
 		MaxAge:                o.maxAge,
 		ACRValues:             o.acrValues,
+		ExtraParams:           p.AuthParams,
 		Timeout:               p.Timeout,
 		Open:                  open,
 		NoBrowserReason:       reason,
@@ -139,6 +142,9 @@ func (a *app) runLogin(c *cobra.Command, o loginOptions) error {
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return err
+		}
+		if errors.Is(err, login.ErrBadOptions) {
+			return usageErrorf("%v", err)
 		}
 		return fmt.Errorf("login failed: %w", err)
 	}

@@ -66,6 +66,11 @@ type Options struct {
 	MaxAge time.Duration
 	// ACRValues, when not empty, are sent as `acr_values`.
 	ACRValues []string
+	// ExtraParams are added to the authorization (and device
+	// authorization) request, for providers that need more, such as an
+	// `audience`. Parameters the flow sets itself are refused
+	// (ErrBadOptions).
+	ExtraParams map[string]string
 
 	// Timeout bounds the whole wait for the user. Default 5 minutes.
 	Timeout time.Duration
@@ -227,6 +232,11 @@ func (o Options) withDefaults() (Options, error) {
 	if o.wantsOpenID() && o.JWKSURL == "" {
 		return o, fmt.Errorf("%w: scope openid needs the provider's jwks_uri to verify the ID token", ErrBadOptions)
 	}
+	for k := range o.ExtraParams {
+		if k == "" || slices.Contains(reservedParams, k) {
+			return o, fmt.Errorf("%w: extra parameter %q is set by authctl itself", ErrBadOptions, k)
+		}
+	}
 	if len(o.SigningAlgs) == 0 {
 		o.SigningAlgs = defaultSigningAlgs
 	}
@@ -272,7 +282,22 @@ func (o Options) requestOptions() []oauth2.AuthCodeOption {
 	if len(o.ACRValues) > 0 {
 		opts = append(opts, oauth2.SetAuthURLParam("acr_values", strings.Join(o.ACRValues, " ")))
 	}
+	keys := make([]string, 0, len(o.ExtraParams))
+	for k := range o.ExtraParams {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		opts = append(opts, oauth2.SetAuthURLParam(k, o.ExtraParams[k]))
+	}
 	return opts
+}
+
+// reservedParams are the authorization request parameters the flows set
+// themselves; ExtraParams may not replace them.
+var reservedParams = []string{
+	"client_id", "redirect_uri", "response_type", "scope", "state", "nonce",
+	"code_challenge", "code_challenge_method", "prompt", "max_age", "acr_values",
 }
 
 // httpContext returns ctx carrying the HTTP client for x/oauth2.
