@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -27,7 +28,9 @@ func (v Version) FromBuildInfo(info *debug.BuildInfo, ok bool) Version {
 	v.Go, v.OS, v.Arch = runtime.Version(), runtime.GOOS, runtime.GOARCH
 	if ok && info != nil {
 		if v.Version == "" && info.Main.Version != "" && info.Main.Version != "(devel)" {
-			v.Version = info.Main.Version
+			// Release builds are stamped "1.2.3"; `go install …@v1.2.3`
+			// records "v1.2.3". Show both the same way.
+			v.Version = strings.TrimPrefix(info.Main.Version, "v")
 		}
 		for _, s := range info.Settings {
 			switch {
