@@ -33,7 +33,7 @@ type fakeIdP struct {
 	tokenAnswer func(w http.ResponseWriter)
 }
 
-func newFakeIdP(t *testing.T) *fakeIdP {
+func newFakeIdP(t testing.TB) *fakeIdP {
 	p := &fakeIdP{}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
@@ -81,7 +81,7 @@ func (p *fakeIdP) requests() []string {
 // world is one user's machine: a home directory, an environment, a
 // keychain and a provider.
 type world struct {
-	t      *testing.T
+	t      testing.TB
 	home   string
 	env    map[string]string
 	store  *keychaintest.Store
@@ -91,7 +91,7 @@ type world struct {
 	stderr bytes.Buffer
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	home := t.TempDir()
 	w := &world{
 		t:     t,
