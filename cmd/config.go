@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -77,13 +76,18 @@ type Profile struct {
 	fromFlags map[string]any
 }
 
-// profileName accepts lowercase letters, digits, '-' and '_': names that
-// are safe as keychain accounts, file names and config keys (viper folds
-// case and splits keys at dots).
-var profileName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
-
+// validProfileName accepts up to 64 lowercase letters, digits, '-' and
+// '_', starting with a letter or digit: names that are safe as keychain
+// accounts, file names and config keys (viper folds case and splits keys at
+// dots).
 func validProfileName(name string) error {
-	if !profileName.MatchString(name) {
+	ok := name != "" && len(name) <= 64 && name[0] != '-' && name[0] != '_'
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			ok = false
+		}
+	}
+	if !ok {
 		return usageErrorf("invalid profile name %q: use lowercase letters, digits, '-' and '_'", name)
 	}
 	return nil

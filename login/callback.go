@@ -154,10 +154,13 @@ func failurePage(w http.ResponseWriter, err error) {
 	page(w, http.StatusBadRequest, "Sign-in failed", msg+" Return to your terminal for details.")
 }
 
-var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
+// pageHTML is the browser page's template. It is parsed when a page is
+// served, not at start-up: token print shares this binary and must not pay
+// for it.
+const pageHTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>authctl: {{.Title}}</title></head>
 <body style="font-family:sans-serif;max-width:36em;margin:4em auto"><h1>{{.Title}}</h1><p>{{.Text}}</p></body></html>
-`))
+`
 
 // page writes a short, escaped HTML page.
 func page(w http.ResponseWriter, status int, title, text string) {
@@ -167,7 +170,7 @@ func page(w http.ResponseWriter, status int, title, text string) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	w.WriteHeader(status)
-	_ = pageTmpl.Execute(w, struct{ Title, Text string }{title, text})
+	_ = template.Must(template.New("page").Parse(pageHTML)).Execute(w, struct{ Title, Text string }{title, text})
 }
 
 // listener is the bound loopback listener(s) and the redirect URI they
