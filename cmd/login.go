@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/oauth2"
 
+	"github.com/authctl/authctl/keychain"
 	"github.com/authctl/authctl/login"
 	"github.com/authctl/authctl/token"
 )
@@ -86,6 +87,13 @@ func (a *app) runLogin(c *cobra.Command, o loginOptions) error {
 		return usageErrorf("--device and --no-browser exclude each other")
 	}
 	a.warnInsecure(p)
+	// Find out before the browser opens whether the credential can be
+	// stored at all: otherwise the user signs in for nothing and a fresh
+	// grant is left behind at the provider. A locked collection is no
+	// reason to stop: saving may ask the user to unlock it.
+	if _, err := a.store(p).Get(ctx, p.Name); errors.Is(err, keychain.ErrUnavailable) && !errors.Is(err, keychain.ErrLocked) {
+		return fmt.Errorf("cannot store a credential: %w", err)
+	}
 	// A login always discovers anew, so endpoint changes are picked up.
 	m := explicitEndpoints(p)
 	if p.TokenURL == "" {
