@@ -74,9 +74,10 @@ func run(runs, procs int, out io.Writer) error {
 
 	// Tokens live 35 s: fresh for 5 s after they are issued (the 30 s
 	// margin), then stale, so one provider serves both measurements.
-	idp, err := testidp.Start(ctx, testidp.Options{AccessTTL: 35 * time.Second})
+	var idpLog bytes.Buffer
+	idp, err := testidp.Start(ctx, testidp.Options{AccessTTL: 35 * time.Second, Stderr: &idpLog})
 	if err != nil {
-		return fmt.Errorf("test provider: %w (run: npm ci --prefix testdata/idp)", err)
+		return fmt.Errorf("test provider: %w\n%s", err, idpLog.String())
 	}
 	defer idp.Close()
 

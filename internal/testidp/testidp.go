@@ -188,7 +188,7 @@ func Start(ctx context.Context, opts Options) (*IdP, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start test provider: %w", err)
 	}
-	idp := &IdP{cmd: cmd, client: &http.Client{Timeout: 10 * time.Second}, done: make(chan struct{})}
+	idp := &IdP{cmd: cmd, client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}, done: make(chan struct{})}
 
 	issuer := make(chan string, 1)
 	go func() {

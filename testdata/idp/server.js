@@ -237,6 +237,10 @@ async function grantEverything(provider, details) {
 }
 
 const server = http.createServer();
+// Node closes idle keep-alive connections after 5 s, which races with Go
+// clients that reuse a pooled connection just then (a POST fails with
+// EOF). Keep them longer than any test pauses.
+server.keepAliveTimeout = 120_000;
 server.on('error', (err) => {
   console.error(`listen: ${err.message}`);
   process.exit(1);
