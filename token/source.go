@@ -155,9 +155,21 @@ func (s *Source) refresh(ctx context.Context, stale string, minTTL time.Duration
 		}
 		return r.Val.(*Credential), nil
 	case <-ctx.Done():
+		// The refresh goes on without the caller: once the request is
+		// sent, a rotating provider has retired the old refresh token, so
+		// the new one must be saved. Give it a moment before returning, so
+		// that a process exiting on Ctrl-C does not cut the save short.
+		select {
+		case <-ch:
+		case <-time.After(cancelGrace):
+		}
 		return nil, ctx.Err()
 	}
 }
+
+// cancelGrace is how long a cancelled caller waits for a refresh under way
+// to be saved.
+const cancelGrace = 5 * time.Second
 
 // lockWait bounds how long a refresh waits for another process's refresh.
 const lockWait = 30 * time.Second
