@@ -276,10 +276,31 @@ func (a *app) source(p *Profile) *token.Source {
 			}
 			return endpointOf(m), nil
 		},
-		HTTPClient: a.httpClient(),
-		Lock:       token.FileLocker{Dir: a.paths.State + "/locks"},
-		Now:        a.deps.Now,
-		Log:        a.logf,
+		HTTPClient:    a.httpClient(),
+		Lock:          token.FileLocker{Dir: filepath.Join(a.paths.State, "locks")},
+		VerifyIDToken: a.idTokenVerifier(p),
+		Now:           a.deps.Now,
+		Log:           a.logf,
+	}
+}
+
+// idTokenVerifier checks an ID token returned by a refresh the way a login
+// does, against the provider's keys; it returns the token's subject.
+func (a *app) idTokenVerifier(p *Profile) func(ctx context.Context, raw, accessToken string) (string, error) {
+	return func(ctx context.Context, raw, accessToken string) (string, error) {
+		m, err := a.metadata(ctx, p)
+		if err != nil {
+			return "", err
+		}
+		lo := login.Options{
+			OAuth2:     oauth2.Config{ClientID: p.ClientID},
+			Issuer:     orDefault(m.Issuer, p.Issuer),
+			JWKSURL:    m.JWKSURI,
+			HTTPClient: a.httpClient(),
+			Now:        a.deps.Now,
+		}
+		claims, err := lo.VerifyIDToken(ctx, raw, accessToken)
+		return claims.Subject, err
 	}
 }
 
