@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/authctl/authctl/keychain"
 	"github.com/authctl/authctl/login"
+	"github.com/authctl/authctl/provider"
 	"github.com/authctl/authctl/token"
 )
 
@@ -83,6 +85,9 @@ func (a *app) runLogin(c *cobra.Command, o loginOptions) error {
 	if p.ClientID == "" {
 		return usageErrorf("no client id for profile %q: pass --client-id ID", p.Name)
 	}
+	if err := requireTLS(p); err != nil {
+		return err
+	}
 	if o.device && o.noBrowser {
 		return usageErrorf("--device and --no-browser exclude each other")
 	}
@@ -100,6 +105,9 @@ func (a *app) runLogin(c *cobra.Command, o loginOptions) error {
 		dm, err := a.resolver().Refresh(ctx, p.Name, p.Issuer)
 		if err != nil {
 			return fmt.Errorf("find the provider's endpoints: %w", err)
+		}
+		if dm, err = provider.Overlay(dm, m); err != nil {
+			return usageErrorf("%v", err)
 		}
 		m = *dm
 	}
@@ -187,6 +195,22 @@ func (a *app) runLogin(c *cobra.Command, o loginOptions) error {
 			when = " (at " + cred.Expiry.Local().Format(time.Kitchen) + ")"
 		}
 		fmt.Fprintf(a.deps.Stderr, "authctl: warning: the provider issued no refresh token; the session ends when the access token expires%s. Ask for the offline_access scope, or check the client's settings at the provider.\n", when)
+	}
+	return nil
+}
+
+// requireTLS refuses a provider reached over plain http unless it is on
+// this machine: the code, the PKCE verifier and the tokens would cross the
+// network in the clear.
+func requireTLS(p *Profile) error {
+	for _, raw := range []string{p.Issuer, p.AuthURL, p.TokenURL, p.DeviceAuthURL, p.RevocationURL, p.UserinfoURL, p.JWKSURL} {
+		u, err := url.Parse(raw)
+		if raw == "" || err != nil {
+			continue
+		}
+		if u.Scheme == "http" && !token.IsLoopback(u.Hostname()) {
+			return usageErrorf("%s uses plain http: authctl talks to a provider over https only (http is allowed for 127.0.0.1 and localhost)", raw)
+		}
 	}
 	return nil
 }

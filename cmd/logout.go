@@ -47,7 +47,7 @@ func (a *app) runLogout(c *cobra.Command, o logoutOptions) error {
 		if err := a.logoutProfile(c.Context(), name, !o.noRevoke); err != nil {
 			fmt.Fprintf(a.deps.Stderr, "authctl: logout of profile %q: %v\n", name, err)
 			if firstErr == nil {
-				firstErr = &silentError{code: exitCode(err, false)}
+				firstErr = &silentError{code: exitCode(err, c.Context().Err() != nil)}
 			}
 		}
 	}

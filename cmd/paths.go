@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"errors"
 	"path/filepath"
 )
 
@@ -25,7 +24,7 @@ func resolvePaths(goos string, getenv func(string) string) (paths, error) {
 			return filepath.Join(d, "authctl"), nil
 		}
 		if home == "" {
-			return "", errors.New("cannot find your home directory: set HOME")
+			return "", usageErrorf("cannot find your home directory: set HOME")
 		}
 		return filepath.Join(home, fallback, "authctl"), nil
 	}
@@ -35,7 +34,7 @@ func resolvePaths(goos string, getenv func(string) string) (paths, error) {
 	case "windows":
 		appData, local := getenv("AppData"), getenv("LocalAppData")
 		if appData == "" || local == "" {
-			return p, errors.New("cannot find %AppData% and %LocalAppData%")
+			return p, usageErrorf("cannot find %%AppData%% and %%LocalAppData%%")
 		}
 		p.Config = filepath.Join(appData, "authctl", "config.yaml")
 		p.State = filepath.Join(local, "authctl")
@@ -47,7 +46,7 @@ func resolvePaths(goos string, getenv func(string) string) (paths, error) {
 		}
 		p.Config = filepath.Join(dir, "config.yaml")
 		if home == "" {
-			return p, errors.New("cannot find your home directory: set HOME")
+			return p, usageErrorf("cannot find your home directory: set HOME")
 		}
 		p.State = filepath.Join(home, "Library", "Application Support", "authctl")
 		p.Cache = filepath.Join(home, "Library", "Caches", "authctl")

@@ -120,7 +120,8 @@ type Resolver struct {
 // Resolve returns the metadata for profile. explicit, when its
 // TokenEndpoint is set, is used as it is and discovery is skipped (servers
 // without discovery); otherwise a cached document younger than the cache's
-// lifetime is used, and only then is the provider asked.
+// lifetime is used, and only then is the provider asked, and the other
+// endpoints explicit sets replace the discovered ones.
 func (r Resolver) Resolve(ctx context.Context, profile, issuer string, explicit Metadata) (*Metadata, error) {
 	if explicit.TokenEndpoint != "" {
 		m := explicit
@@ -135,10 +136,39 @@ func (r Resolver) Resolve(ctx context.Context, profile, issuer string, explicit 
 	if issuer == "" {
 		return nil, errors.New("no issuer set")
 	}
-	if m, ok := r.Cache.Load(profile, issuer); ok {
-		return m, nil
+	m, ok := r.Cache.Load(profile, issuer)
+	if !ok {
+		var err error
+		if m, err = r.Refresh(ctx, profile, issuer); err != nil {
+			return nil, err
+		}
 	}
-	return r.Refresh(ctx, profile, issuer)
+	return Overlay(m, explicit)
+}
+
+// Overlay returns m with every endpoint explicit sets replacing the
+// discovered one (a revocation or userinfo URL the provider does not
+// advertise, say).
+func Overlay(m *Metadata, explicit Metadata) (*Metadata, error) {
+	o := *m
+	for _, f := range []struct {
+		dst *string
+		src string
+	}{
+		{&o.AuthorizationEndpoint, explicit.AuthorizationEndpoint},
+		{&o.DeviceAuthorizationEndpoint, explicit.DeviceAuthorizationEndpoint},
+		{&o.RevocationEndpoint, explicit.RevocationEndpoint},
+		{&o.UserinfoEndpoint, explicit.UserinfoEndpoint},
+		{&o.JWKSURI, explicit.JWKSURI},
+	} {
+		if f.src != "" {
+			*f.dst = f.src
+		}
+	}
+	if err := o.Validate(); err != nil {
+		return nil, fmt.Errorf("endpoint settings: %w", err)
+	}
+	return &o, nil
 }
 
 // Refresh discovers the metadata anew and caches it.

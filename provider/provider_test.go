@@ -255,3 +255,20 @@ func TestResolverProviderDown(t *testing.T) {
 		t.Fatalf("err = %v, want a connection error", err)
 	}
 }
+
+func TestResolverOverlaysExplicitEndpoints(t *testing.T) {
+	srv, _ := server(t, func(b string) map[string]string {
+		return map[string]string{"/.well-known/openid-configuration": doc(b)}
+	})
+	r := Resolver{Client: srv.Client(), Cache: Cache{Dir: t.TempDir()}}
+	m, err := r.Resolve(context.Background(), "work", srv.URL, Metadata{RevocationEndpoint: "https://elsewhere.example/revoke"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.RevocationEndpoint != "https://elsewhere.example/revoke" || m.TokenEndpoint != srv.URL+"/token" {
+		t.Errorf("metadata = %+v: want the explicit revocation endpoint over the discovered one, the rest discovered", m)
+	}
+	if _, err := r.Resolve(context.Background(), "work", srv.URL, Metadata{UserinfoEndpoint: "nonsense"}); err == nil {
+		t.Error("a bad explicit endpoint was accepted")
+	}
+}
