@@ -172,7 +172,7 @@ func (a *app) runLogin(c *cobra.Command, o loginOptions) error {
 	// The new credential replaces the old one only now that the login has
 	// fully succeeded.
 	src := a.source(p)
-	if err := src.Save(context.WithoutCancel(ctx), cred); err != nil {
+	if err := src.Replace(context.WithoutCancel(ctx), cred); err != nil {
 		return err
 	}
 	if err := a.config.saveProfile(p.Name, p.fromFlags); err != nil {

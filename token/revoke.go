@@ -64,6 +64,13 @@ type RevokeResult struct {
 // whether the tokens may stay valid at the provider. Logging out when
 // nothing is stored is not an error.
 func (s *Source) Logout(ctx context.Context, endpoint string) (RevokeResult, error) {
+	// Under the refresh lock, so that a refresh under way cannot save a
+	// credential back after it was deleted.
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return RevokeResult{}, err
+	}
+	defer unlock()
 	c, err := s.loadAny(ctx)
 	if err != nil {
 		return RevokeResult{}, err

@@ -117,6 +117,28 @@ func (s *Source) Save(ctx context.Context, c *Credential) error {
 	return nil
 }
 
+// lock takes the profile's cross-process lock, waiting at most lockWait.
+func (s *Source) lock(ctx context.Context) (func(), error) {
+	if s.Lock == nil {
+		return func() {}, nil
+	}
+	lctx, cancel := context.WithTimeout(ctx, lockWait)
+	defer cancel()
+	return s.Lock.Lock(lctx, s.Account)
+}
+
+// Replace stores c, from a new login, in place of whatever the profile
+// holds. It takes the refresh lock, so a refresh under way in another
+// process finishes first and cannot save its result over the new login.
+func (s *Source) Replace(ctx context.Context, c *Credential) error {
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return s.Save(ctx, c)
+}
+
 // Token returns a credential whose access token stays valid for more than
 // minTTL (at least DefaultMinTTL), refreshing it if needed. A cached token
 // costs one keychain read and no request.
@@ -177,15 +199,11 @@ const lockWait = 30 * time.Second
 func (s *Source) refreshLocked(ctx context.Context, stale string, minTTL time.Duration) (*Credential, error) {
 	ctx, cancel := context.WithTimeout(ctx, lockWait+time.Minute)
 	defer cancel()
-	if s.Lock != nil {
-		lctx, lcancel := context.WithTimeout(ctx, lockWait)
-		unlock, err := s.Lock.Lock(lctx, s.Account)
-		lcancel()
-		if err != nil {
-			return nil, err
-		}
-		defer unlock()
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return nil, err
 	}
+	defer unlock()
 	// Read again under the lock: another process may have refreshed.
 	c, err := s.Load(ctx)
 	if err != nil {
