@@ -175,6 +175,13 @@ func (a *app) runLogin(c *cobra.Command, o loginOptions) error {
 	if err := src.Replace(context.WithoutCancel(ctx), cred); err != nil {
 		return err
 	}
+	if !p.InsecureStorage {
+		// Moving back to the keychain: the plain file of an earlier
+		// --insecure-storage login goes.
+		if err := keychain.NewFile(a.insecureDir()).Delete(ctx, p.Name); err != nil {
+			fmt.Fprintf(a.deps.Stderr, "authctl: warning: could not delete the old credential file in %s: %v\n", a.insecureDir(), err)
+		}
+	}
 	if err := a.config.saveProfile(p.Name, p.fromFlags); err != nil {
 		fmt.Fprintf(a.deps.Stderr, "authctl: warning: logged in, but the settings were not saved: %v\n", err)
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/authctl/authctl/keychain"
 )
 
 type logoutOptions struct {
@@ -79,6 +81,13 @@ func (a *app) logoutProfile(ctx context.Context, name string, revoke bool) error
 	}
 	if res.Err != nil {
 		fmt.Fprintf(a.deps.Stderr, "authctl: warning: revocation failed (%v); the tokens may stay valid at the provider until they expire\n", res.Err)
+	}
+	if !p.InsecureStorage {
+		// A plain file left from an earlier --insecure-storage login must
+		// not outlive the logout.
+		if err := keychain.NewFile(a.insecureDir()).Delete(ctx, name); err != nil {
+			return fmt.Errorf("delete %s: %w", a.insecureDir(), err)
+		}
 	}
 	if err := a.resolver().Cache.Delete(name); err != nil {
 		return fmt.Errorf("delete cached discovery: %w", err)

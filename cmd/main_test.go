@@ -591,3 +591,23 @@ func TestVersionJSON(t *testing.T) {
 		t.Errorf("--version: exit %d, stdout %q", code, w.stdout.String())
 	}
 }
+
+// TestTokenPrintIDTokenRefreshesAnExpiredIDToken: kubectl's OIDC mode
+// needs a live ID token, which can run out before the access token does.
+func TestTokenPrintIDTokenRefreshesAnExpiredIDToken(t *testing.T) {
+	w := newWorld(t)
+	w.loggedIn(w.now.Add(time.Hour))
+	c := w.storedCredential()
+	c.IDToken = unsignedJWT(map[string]any{"sub": "user-1", "exp": w.now.Add(-time.Minute).Unix()})
+	b, _ := c.Encode()
+	if err := w.store.Set(context.Background(), "default", b); err != nil {
+		t.Fatal(err)
+	}
+	if code := w.run("token", "print"); code != 0 || len(w.idp.requests()) != 0 {
+		t.Fatalf("access token print: exit %d, %d requests; want 0 and none", code, len(w.idp.requests()))
+	}
+	w.run("token", "print", "--id-token")
+	if got := w.idp.requests(); len(got) != 1 || got[0] != "/token" {
+		t.Fatalf("token print --id-token with an expired ID token made requests %v, want one refresh", got)
+	}
+}

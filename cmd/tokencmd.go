@@ -66,9 +66,19 @@ func (a *app) runTokenPrint(c *cobra.Command, o printOptions) error {
 		return err
 	}
 	a.warnInsecure(p)
-	cred, err := a.source(p).Token(c.Context(), o.minTTL)
+	src := a.source(p)
+	cred, err := src.Token(c.Context(), o.minTTL)
 	if err != nil {
 		return needLogin(err, p.Name)
+	}
+	// An ID token can run out before the access token: refresh for it too
+	// (a refresh with the openid scope returns a new one).
+	if o.idToken && cred.IDToken != "" {
+		if exp := token.JWTExpiry(cred.IDToken); !exp.IsZero() && exp.Sub(a.now()) <= max(o.minTTL, token.DefaultMinTTL) {
+			if cred, err = src.Refresh(c.Context(), cred.AccessToken); err != nil {
+				return needLogin(err, p.Name)
+			}
+		}
 	}
 	t := printable{Type: cred.Type(), Value: cred.AccessToken, Expiry: cred.Expiry}
 	if o.idToken {
