@@ -10,6 +10,8 @@ import (
 	"runtime/debug"
 	"syscall"
 
+	"github.com/pkg/browser"
+
 	"github.com/authctl/authctl/cmd"
 )
 
@@ -27,6 +29,9 @@ func main() {
 func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// pkg/browser writes what the opener says to its own Stdout: keep
+	// stdout for machine output.
+	browser.Stdout, browser.Stderr = os.Stderr, os.Stderr
 	info, ok := debug.ReadBuildInfo()
 	return cmd.Main(ctx, os.Args[1:], cmd.Deps{
 		Stdin:   os.Stdin,

@@ -448,7 +448,7 @@ func (r *run) classify(parent, ctx context.Context, err error) *ExitError {
 	var opErr *net.OpError
 	if errors.As(err, &opErr) && opErr.Op == "dial" && sameDialTarget(opErr.Addr, host, port) {
 		reason := "Couldn't connect to server"
-		if errors.Is(err, syscall.ECONNREFUSED) {
+		if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, wsaeConnRefused) {
 			reason = "Connection refused"
 		} else if opErr.Err != nil {
 			reason = opErr.Err.Error()
@@ -621,3 +621,7 @@ func (e *errWriter) Write(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// wsaeConnRefused is Windows' WSAECONNREFUSED, which its syscall package
+// does not map to ECONNREFUSED.
+const wsaeConnRefused = syscall.Errno(10061)

@@ -196,7 +196,7 @@ func listen(host string, port int, path string) (*listener, error) {
 			if i > 0 { // localhost's ::1 is a courtesy: IPv6 may be off
 				continue
 			}
-			if errors.Is(err, syscall.EADDRINUSE) {
+			if addrInUse(err) {
 				return nil, &PortBusyError{Host: addr, Port: port}
 			}
 			return nil, fmt.Errorf("listen on %s: %w", net.JoinHostPort(addr, strconv.Itoa(port)), err)
@@ -234,4 +234,13 @@ func (l *listener) serve(h http.Handler) (shutdown func()) {
 		}
 		wg.Wait()
 	}
+}
+
+// wsaeAddrInUse is Windows' WSAEADDRINUSE, which its syscall package does
+// not map to EADDRINUSE.
+const wsaeAddrInUse = syscall.Errno(10048)
+
+// addrInUse reports whether err says the address is taken, on every OS.
+func addrInUse(err error) bool {
+	return errors.Is(err, syscall.EADDRINUSE) || errors.Is(err, wsaeAddrInUse)
 }

@@ -19,8 +19,9 @@ import (
 // Otherwise, when no browser can be opened here (signed in over SSH, or on
 // Linux and the BSDs without DISPLAY or WAYLAND_DISPLAY), Opener returns a
 // nil func and the reason, for Options.Open and Options.NoBrowserReason.
-// Else it returns pkg/browser's opener; Opener points that package's
-// Stdout and Stderr at stderr, so a helper's chatter never reaches stdout.
+// Else it returns pkg/browser's opener; the program must point that
+// package's Stdout and Stderr at stderr (main does), so a helper's chatter
+// never reaches stdout.
 func Opener(getenv func(string) string, goos string, stderr io.Writer) (OpenFunc, string) {
 	if b := strings.Fields(getenv("BROWSER")); len(b) > 0 {
 		return commandOpener(b, stderr), ""
@@ -35,7 +36,6 @@ func Opener(getenv func(string) string, goos string, stderr io.Writer) (OpenFunc
 			return nil, "no display: DISPLAY and WAYLAND_DISPLAY are unset"
 		}
 	}
-	browser.Stdout, browser.Stderr = stderr, stderr
 	return func(_ context.Context, url string) error {
 		if err := browser.OpenURL(url); err != nil {
 			return fmt.Errorf("system browser: %w", err)
