@@ -44,7 +44,7 @@ var settings = []setting{
 	{Key: "userinfo_url", Flag: "userinfo-url", Env: "AUTHCTL_USERINFO_URL", Usage: "userinfo endpoint (instead of discovery)"},
 	{Key: "jwks_url", Flag: "jwks-url", Env: "AUTHCTL_JWKS_URL", Usage: "JWKS URL for ID-token signatures (instead of discovery)"},
 	{Key: "auth_params", Flag: "auth-param", Env: "AUTHCTL_AUTH_PARAMS", Default: map[string]string{}, Usage: "extra authorization request parameters, key=value (repeatable), e.g. audience=https://api.example.com"},
-	{Key: "base_url", Flag: "base-url", Env: "AUTHCTL_BASE_URL", Usage: "base URL for `authctl curl /path`"},
+	{Key: "base_url", Flag: "base-url", Env: "AUTHCTL_BASE_URL", Usage: "base URL that authctl curl puts before a URL starting with /"},
 	{Key: "insecure_storage", Flag: "insecure-storage", Env: "AUTHCTL_INSECURE_STORAGE", Default: false, Usage: "store the credential in a 0600 file instead of the keychain"},
 	{Key: "keychain_timeout", Env: "AUTHCTL_KEYCHAIN_TIMEOUT", Default: 5 * time.Second, Usage: "time limit of each keychain call"},
 }
@@ -262,7 +262,9 @@ func (p *Profile) set(key string, raw any) error {
 		p.Scopes, err = toList(raw)
 	case "port":
 		p.Port, err = cast.ToIntE(raw)
-		if err == nil && (p.Port < 0 || p.Port > 65535) {
+		if err != nil {
+			err = fmt.Errorf("%v is not a port number", raw)
+		} else if p.Port < 0 || p.Port > 65535 {
 			err = fmt.Errorf("port %d is out of range", p.Port)
 		}
 	case "redirect_host":
@@ -294,7 +296,9 @@ func (p *Profile) set(key string, raw any) error {
 	case "base_url":
 		p.BaseURL, err = str()
 	case "insecure_storage":
-		p.InsecureStorage, err = cast.ToBoolE(raw)
+		if p.InsecureStorage, err = cast.ToBoolE(raw); err != nil {
+			err = fmt.Errorf("%v is not true or false", raw)
+		}
 	case "keychain_timeout":
 		p.KeychainTimeout, err = toDuration(raw)
 	default:

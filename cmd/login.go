@@ -94,9 +94,11 @@ func (a *app) runLogin(c *cobra.Command, o loginOptions) error {
 	a.warnInsecure(p)
 	// Find out before the browser opens whether the credential can be
 	// stored at all: otherwise the user signs in for nothing and a fresh
-	// grant is left behind at the provider. A locked collection is no
-	// reason to stop: saving may ask the user to unlock it.
-	if _, err := a.store(p).Get(ctx, p.Name); errors.Is(err, keychain.ErrUnavailable) && !errors.Is(err, keychain.ErrLocked) {
+	// grant is left behind at the provider. A locked collection stops the
+	// login only where no unlock prompt can be shown (Linux without a
+	// display); on a desktop, saving asks the user to unlock it.
+	if _, err := a.store(p).Get(ctx, p.Name); errors.Is(err, keychain.ErrUnavailable) &&
+		(!errors.Is(err, keychain.ErrLocked) || !a.canPrompt()) {
 		return fmt.Errorf("cannot store a credential: %w", err)
 	}
 	// A login always discovers anew, so endpoint changes are picked up.
@@ -220,4 +222,14 @@ func requireTLS(p *Profile) error {
 		}
 	}
 	return nil
+}
+
+// canPrompt reports whether the keychain can ask the user to unlock it:
+// always on macOS and Windows, only with a display elsewhere.
+func (a *app) canPrompt() bool {
+	switch a.deps.GOOS {
+	case "darwin", "windows":
+		return true
+	}
+	return a.deps.Getenv("DISPLAY") != "" || a.deps.Getenv("WAYLAND_DISPLAY") != ""
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -45,7 +46,7 @@ Exits 4 when not logged in.`,
 			st := a.store(p)
 			r := statusReport{Profile: p.Name, Issuer: p.Issuer, ClientID: p.ClientID, Storage: st.Backend()}
 			var cred *token.Credential
-			lerr := error(&token.LoginRequiredError{Reason: "never logged in"})
+			lerr := error(&token.LoginRequiredError{Reason: "not logged in"})
 			if p.Issuer != "" || p.TokenURL != "" {
 				cred, lerr = a.source(p).Load(c.Context())
 			}
@@ -94,9 +95,12 @@ func (r statusReport) write(w io.Writer, now time.Time) {
 	line("profile", r.Profile)
 	line("issuer", r.Issuer)
 	line("client", r.ClientID)
-	if r.LoggedIn {
+	switch {
+	case r.LoggedIn:
 		line("logged in", "yes")
-	} else {
+	case r.Reason == "" || strings.HasPrefix(r.Reason, "not logged in"):
+		line("logged in", "no")
+	default:
 		line("logged in", "no ("+r.Reason+")")
 	}
 	line("subject", r.Subject)
