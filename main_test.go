@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -156,7 +157,8 @@ func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args 
 
 // cmdIdP controls the script's provider:
 //
-//	idp start [ACCESS_TTL [VAR]]  start it; sets $ISSUER (or $VAR, for a second provider) and $CLIENT_ID
+//	idp start [ACCESS_TTL [VAR]]  start it; sets $ISSUER (or $VAR, for a second provider) and $CLIENT_ID;
+//	                         $IDP_ID_TOKEN_PADDING=N pads every ID token with N characters
 //	idp stop                 stop it (a provider that is down)
 //	idp reset                zero its request counts
 //	idp count KIND N         assert the count of KIND (refresh_token, authorization_code, revocation, userinfo, ...)
@@ -176,6 +178,11 @@ func cmdIdP(ts *testscript.TestScript, neg bool, args []string) {
 			d, err := time.ParseDuration(args[1])
 			ts.Check(err)
 			opts.AccessTTL = d
+		}
+		if p := ts.Getenv("IDP_ID_TOKEN_PADDING"); p != "" {
+			n, err := strconv.Atoi(p)
+			ts.Check(err)
+			opts.IDTokenPadding = n
 		}
 		var log bytes.Buffer
 		opts.Stderr = &lockedWriter{w: &log}
@@ -291,6 +298,7 @@ func cmdAPI(ts *testscript.TestScript, neg bool, args []string) {
 //
 //	cred exists [PROFILE]       assert it is there (! cred exists: that it is not)
 //	cred get FIELD [PROFILE]    print refresh_token, access_token, id_token, issuer or client_id
+//	cred len|sum FIELD [PROFILE]  print its length or SHA-256 (for values too big to show)
 func cmdCred(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) == 0 {
 		ts.Fatalf("usage: cred exists|get")
@@ -312,9 +320,9 @@ func cmdCred(ts *testscript.TestScript, neg bool, args []string) {
 		case err != nil && !errors.Is(err, keychain.ErrNotFound):
 			ts.Fatalf("keychain: %v", err)
 		}
-	case "get":
+	case "get", "len", "sum":
 		if neg || len(args) < 2 {
-			ts.Fatalf("usage: cred get FIELD [PROFILE]")
+			ts.Fatalf("usage: cred get|len|sum FIELD [PROFILE]")
 		}
 		if len(args) > 2 {
 			profile = args[2]
@@ -324,7 +332,14 @@ func cmdCred(ts *testscript.TestScript, neg bool, args []string) {
 			"refresh_token": c.RefreshToken, "access_token": c.AccessToken, "id_token": c.IDToken,
 			"issuer": c.Issuer, "client_id": c.ClientID,
 		}[args[1]]
-		fmt.Fprintln(ts.Stdout(), v)
+		switch args[0] {
+		case "len":
+			fmt.Fprintln(ts.Stdout(), len(v))
+		case "sum":
+			fmt.Fprintf(ts.Stdout(), "%x\n", sha256.Sum256([]byte(v)))
+		default:
+			fmt.Fprintln(ts.Stdout(), v)
+		}
 	default:
 		ts.Fatalf("unknown cred command %q", args[0])
 	}

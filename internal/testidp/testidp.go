@@ -58,6 +58,9 @@ type Options struct {
 	Dir string
 	// Stderr receives the provider's diagnostics; nil discards them.
 	Stderr io.Writer
+	// IDTokenPadding, when positive, adds a claim of that many characters
+	// to every ID token, for credentials larger than a keychain item.
+	IDTokenPadding int
 }
 
 // Stats counts the requests the provider received since start or the last
@@ -171,6 +174,10 @@ func Start(ctx context.Context, opts Options) (*IdP, error) {
 			return nil, fmt.Errorf("refresh ttl %v: must be at least 1s", opts.RefreshTTL)
 		}
 		env = append(env, "REFRESH_TTL="+strconv.FormatInt(secs, 10))
+	}
+
+	if opts.IDTokenPadding > 0 {
+		env = append(env, "ID_TOKEN_PADDING="+strconv.Itoa(opts.IDTokenPadding))
 	}
 
 	cmd := exec.Command("node", "server.js")

@@ -40,6 +40,10 @@ function intEnv(name, fallback) {
 }
 
 const port = intEnv('PORT', 0);
+// ID_TOKEN_PADDING=N adds a claim of N characters to every ID token, as
+// providers with many groups do, so tests can store credentials larger
+// than a keychain item.
+const idTokenPadding = intEnv('ID_TOKEN_PADDING', 0);
 const accessTTL = intEnv('ACCESS_TTL', 3600);
 const refreshTTL = intEnv('REFRESH_TTL', 14 * 24 * 60 * 60);
 
@@ -96,14 +100,18 @@ function configuration() {
     cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
     scopes: ['openid', 'offline_access', 'profile', 'email'],
     claims: {
-      openid: ['sub'],
+      openid: idTokenPadding ? ['sub', 'padding'] : ['sub'],
       email: ['email', 'email_verified'],
       profile: ['name', 'given_name', 'family_name', 'preferred_username'],
     },
     async findAccount(_ctx, id) {
       if (id !== ACCOUNT.sub) return undefined;
-      return { accountId: id, async claims() { return { ...ACCOUNT }; } };
+      const padding = idTokenPadding ? { padding: 'g'.repeat(idTokenPadding) } : {};
+      return { accountId: id, async claims() { return { ...ACCOUNT, ...padding }; } };
     },
+    // With padding, the scopes' claims go into the ID token too, not only
+    // to userinfo.
+    conformIdTokenClaims: !idTokenPadding,
     clockTolerance: 0,
     rotateRefreshToken: true,
     pkce: { required: () => true },
