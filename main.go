@@ -4,11 +4,13 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"github.com/pkg/browser"
 
@@ -34,11 +36,15 @@ func run() int {
 	browser.Stdout, browser.Stderr = os.Stderr, os.Stderr
 	info, ok := debug.ReadBuildInfo()
 	return cmd.Main(ctx, os.Args[1:], cmd.Deps{
-		Stdin:   os.Stdin,
-		Stdout:  os.Stdout,
-		Stderr:  os.Stderr,
-		Getenv:  os.Getenv,
-		GOOS:    runtime.GOOS,
-		Version: cmd.Version{Version: version, Commit: commit, Date: date}.FromBuildInfo(info, ok),
+		Stdin:  os.Stdin,
+		Stdout: os.Stdout,
+		Stderr: os.Stderr,
+		Getenv: os.Getenv,
+		GOOS:   runtime.GOOS,
+		// A provider that accepts the connection and never answers must
+		// not hang a script: every request to it gives up after this.
+		// (authctl curl bounds API requests with --max-time instead.)
+		HTTPClient: &http.Client{Timeout: 30 * time.Second},
+		Version:    cmd.Version{Version: version, Commit: commit, Date: date}.FromBuildInfo(info, ok),
 	})
 }
