@@ -31,7 +31,7 @@ func StartT(t testing.TB, opts Options) *IdP {
 		log = &syncBuffer{}
 		opts.Stderr = log
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	idp, err := Start(ctx, opts)
 	if err != nil {
