@@ -109,8 +109,10 @@ func TestCloseStopsTheProviderPromptly(t *testing.T) {
 	if err := idp.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("Close took %v, want under 2s (SIGTERM must exit promptly)", d)
+	// Close falls back to SIGKILL after 5 s; a prompt SIGTERM exit is well
+	// under that even on a loaded machine.
+	if d := time.Since(start); d > 4*time.Second {
+		t.Errorf("Close took %v, want under 4s (SIGTERM must exit promptly)", d)
 	}
 	if _, err := http.Get(idp.Issuer + "/.well-known/openid-configuration"); err == nil {
 		t.Error("provider still answers after Close")
