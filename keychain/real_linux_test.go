@@ -214,7 +214,7 @@ func TestRealLockedCollectionIsExplainedAndRecovers(t *testing.T) {
 		} else if msg := err.Error(); !bytes.Contains([]byte(msg), []byte("unlock")) || !bytes.Contains([]byte(msg), []byte("--insecure-storage")) {
 			t.Errorf("locked error %q does not name the ways out", msg)
 		}
-		if d > 2*time.Second {
+		if d > 5*time.Second {
 			t.Errorf("Get of a locked item took %v", d)
 		}
 	}

@@ -54,7 +54,7 @@ func TestNoSessionBusIsExplainedAndLaunchesNothing(t *testing.T) {
 			t.Errorf("%s error %q does not explain the missing bus and the way out in one line", name, msg)
 		}
 	}
-	if d := time.Since(start); d > time.Second {
+	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("failing took %v, want at once", d)
 	}
 	if _, err := os.Stat(mark); err == nil {
@@ -147,7 +147,7 @@ func TestHungKeychainTimesOut(t *testing.T) {
 		} else if !strings.Contains(err.Error(), "200ms") {
 			t.Errorf("%s error %q does not name the time limit", name, err)
 		}
-		if d > 2*time.Second {
+		if d > 5*time.Second {
 			t.Errorf("%s took %v with a 200ms limit", name, d)
 		}
 	}
@@ -160,7 +160,7 @@ func TestHungKeychainTimesOut(t *testing.T) {
 	if _, err := slow.Get(cctx, "work"); !errors.Is(err, context.Canceled) {
 		t.Errorf("Get with cancelled context = %v, want context.Canceled", err)
 	}
-	if d := time.Since(start); d > 2*time.Second {
+	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("cancelled Get took %v", d)
 	}
 }
@@ -176,7 +176,7 @@ func TestNoSecretServiceOnTheBusIsExplained(t *testing.T) {
 	if !errors.Is(err, keychain.ErrUnavailable) || !strings.Contains(err.Error(), "no Secret Service") {
 		t.Fatalf("Get = %v, want the no-Secret-Service error", err)
 	}
-	if d := time.Since(start); d > 2*time.Second {
+	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("took %v", d)
 	}
 }

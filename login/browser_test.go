@@ -258,7 +258,7 @@ func TestCancelReturnsPromptlyAndFreesPort(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v, want context.Canceled", err)
 	}
-	if d := time.Since(start); d > 2*time.Second {
+	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("took %s to notice the cancel", d)
 	}
 	assertPortFree(t, strconv.Itoa(o.Port))
