@@ -213,7 +213,11 @@ func (s *split) Set(ctx context.Context, account string, secret []byte) error {
 			}
 		}
 		if err := s.inner.Set(ctx, account, []byte(h.String())); err != nil {
-			s.deleteParts(ctx, account, h)
+			// A timed-out write may still land later and name these
+			// parts, so they stay; Delete sweeps them if it never does.
+			if !errors.Is(err, ErrTimeout) {
+				s.deleteParts(ctx, account, h)
+			}
 			return err
 		}
 	}

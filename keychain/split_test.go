@@ -303,3 +303,31 @@ func TestSplitPassesUnavailableThrough(t *testing.T) {
 		t.Errorf("Delete = %v", err)
 	}
 }
+
+// TestSplitKeepsPartsWhenTheHeadWriteTimesOut: a keychain call that timed
+// out may still complete later. If the head naming the new parts lands
+// after Set gave up, those parts must still be there, or the credential
+// would read as damaged.
+func TestSplitKeepsPartsWhenTheHeadWriteTimesOut(t *testing.T) {
+	ctx := context.Background()
+	fake := keychaintest.New(keychaintest.Platform("windows"))
+	s := keychain.NewSplit(fake, keychain.SplitOptions{})
+	fake.SetHook(func(op keychaintest.Op, account string) error {
+		if op == keychaintest.OpSet && account == "work" {
+			return fmt.Errorf("write work: %w", keychain.ErrTimeout)
+		}
+		return nil
+	})
+	if err := s.Set(ctx, "work", credential(9000, "new")); !errors.Is(err, keychain.ErrTimeout) {
+		t.Fatalf("Set = %v, want the timeout", err)
+	}
+	parts := 0
+	for name := range fake.Items() {
+		if strings.HasPrefix(name, "work#") {
+			parts++
+		}
+	}
+	if parts == 0 {
+		t.Error("the new parts were deleted although the timed-out head write may still land")
+	}
+}
