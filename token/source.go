@@ -283,13 +283,28 @@ func (s *Source) exchange(ctx context.Context, c *Credential) (*Credential, erro
 // rejected handles invalid_grant: the refresh token is dead unless another
 // tool or a racing login replaced it meanwhile.
 func (s *Source) rejected(ctx context.Context, used *Credential) (*Credential, error) {
+	return s.rejectedAgain(ctx, used, true)
+}
+
+// rejectedAgain is rejected; retry says whether a replacement credential
+// may still be tried (once: a replacement the provider rejects as well is
+// handled like the first).
+func (s *Source) rejectedAgain(ctx context.Context, used *Credential, retry bool) (*Credential, error) {
 	now, err := s.Load(ctx)
 	if err == nil && now.RefreshToken != used.RefreshToken {
+		if !retry {
+			// Replaced twice while refreshing: delete nothing, try later.
+			return nil, errors.New("refresh: the stored credential changed twice while refreshing; try again")
+		}
 		s.logf("the refresh token was replaced while refreshing; using the new credential")
 		if now.TTL(s.now()) > 0 {
 			return now, nil
 		}
 		fresh, err := s.exchange(ctx, now)
+		var rerr *oauth2.RetrieveError
+		if errors.As(err, &rerr) && rerr.ErrorCode == "invalid_grant" {
+			return s.rejectedAgain(ctx, now, false)
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -488,3 +488,27 @@ func TestTokenCallerCancelDoesNotLoseRotatedToken(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestTokenInvalidGrantForTheReplacementToo: the credential that replaced
+// the rejected one is expired and its refresh token is rejected as well:
+// that one is dead too, so it is deleted and a login is required.
+func TestTokenInvalidGrantForTheReplacementToo(t *testing.T) {
+	store := keychaintest.New()
+	p := newIdP(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		if n == 1 {
+			put(t, store, cred("AT-other", "RT-other", time.Now().Add(-time.Minute)))
+		}
+		oauthError(w, r, http.StatusBadRequest, "invalid_grant")
+	})
+	put(t, store, cred("AT0", "RT0", time.Now().Add(-time.Minute)))
+	_, err := source(store, p).Token(context.Background(), 0)
+	if !isLoginRequired(err) {
+		t.Fatalf("err = %v, want login required", err)
+	}
+	if got := stored(t, store); got != nil {
+		t.Errorf("stored = %+v, want the dead replacement deleted", got)
+	}
+	if n := p.count(); n != 2 {
+		t.Errorf("%d requests, want 2 (the first token, then its replacement)", n)
+	}
+}
