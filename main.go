@@ -31,6 +31,13 @@ func main() {
 func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first Ctrl-C cancels ctx, and authctl winds down (a refresh under
+	// way gets a moment to save its rotated token); a second one ends the
+	// process at once, as the default handling does.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	// pkg/browser writes what the opener says to its own Stdout: keep
 	// stdout for machine output.
 	browser.Stdout, browser.Stderr = os.Stderr, os.Stderr
