@@ -438,21 +438,24 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	want, err := strconv.Atoi(args[0])
 	ts.Check(err)
-	var stdout, stderr bytes.Buffer
-	c := exec.Command(lookPath(ts, "authctl"), args[1:]...)
-	c.Env, c.Dir, c.Stdout, c.Stderr = scriptEnv(ts), ts.Getenv("WORK"), &stdout, &stderr
-	err = c.Run()
-	got := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		got = ee.ExitCode()
-	} else if err != nil {
-		ts.Fatalf("run authctl: %v", err)
+	if got := execAuthctl(ts, args[1:]); got != want {
+		ts.Fatalf("authctl exited %d, want %d\nstderr: %s", got, want, ts.ReadFile("stderr"))
 	}
-	ts.Stdout().Write(stdout.Bytes())
-	ts.Stderr().Write(stderr.Bytes())
-	if got != want {
-		ts.Fatalf("authctl exited %d, want %d\nstderr: %s", got, want, stderr.String())
+}
+
+// execAuthctl runs authctl as the script's exec command would, with the
+// script's whole environment, and returns its exit code.
+func execAuthctl(ts *testscript.TestScript, args []string) int {
+	err := ts.Exec("authctl", args...)
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.ExitCode()
+	default:
+		ts.Fatalf("run authctl: %v", err)
+		return -1
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -329,17 +328,8 @@ func cmdExitsWithin(ts *testscript.TestScript, neg bool, args []string) {
 	limit, err := time.ParseDuration(args[1])
 	ts.Check(err)
 	start := time.Now()
-	err = ts.Exec("authctl", args[2:]...)
+	code := execAuthctl(ts, args[2:])
 	took := time.Since(start)
-	code := 0
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	default:
-		ts.Fatalf("run authctl: %v", err)
-	}
 	if code != want {
 		ts.Fatalf("authctl exited %d, want %d", code, want)
 	}

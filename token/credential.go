@@ -110,18 +110,10 @@ func (c *Credential) Fresh(now time.Time, minTTL time.Duration) bool {
 // JWTExpiry returns the exp claim of a JWT without verifying anything, or
 // the zero time if tok is not a JWT with a numeric exp.
 func JWTExpiry(tok string) time.Time {
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 {
-		return time.Time{}
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil {
-		return time.Time{}
-	}
 	var claims struct {
 		Exp json.Number `json:"exp"`
 	}
-	if json.Unmarshal(payload, &claims) != nil {
+	if !jwtClaims(tok, &claims) {
 		return time.Time{}
 	}
 	f, err := claims.Exp.Float64()
@@ -144,14 +136,17 @@ type Identity struct {
 // when there is none.
 func (c *Credential) Identity() Identity {
 	var id Identity
-	parts := strings.Split(c.IDToken, ".")
+	jwtClaims(c.IDToken, &id)
+	return id
+}
+
+// jwtClaims decodes the payload of a JWT into v without verifying
+// anything, and reports whether it could.
+func jwtClaims(tok string, v any) bool {
+	parts := strings.Split(tok, ".")
 	if len(parts) != 3 {
-		return id
+		return false
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil {
-		return id
-	}
-	_ = json.Unmarshal(payload, &id)
-	return id
+	return err == nil && json.Unmarshal(payload, v) == nil
 }
