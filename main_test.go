@@ -157,7 +157,8 @@ func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args 
 
 // cmdIdP controls the script's provider:
 //
-//	idp start [ACCESS_TTL [VAR]]  start it; sets $ISSUER (or $VAR, for a second provider) and $CLIENT_ID;
+//	idp start [ACCESS_TTL [VAR]]  start it; sets $ISSUER (or $VAR, for a second provider), $CLIENT_ID,
+//	                         and $SECRET_CLIENT_ID with its $CLIENT_SECRET;
 //	                         $IDP_ID_TOKEN_PADDING=N pads every ID token with N characters
 //	idp stop                 stop it (a provider that is down)
 //	idp reset                zero its request counts
@@ -197,7 +198,9 @@ func cmdIdP(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		st.idp = idp
 		ts.Setenv("ISSUER", idp.Issuer)
-		ts.Setenv("CLIENT_ID", "authctl-test")
+		ts.Setenv("CLIENT_ID", testidp.ClientID)
+		ts.Setenv("SECRET_CLIENT_ID", testidp.SecretClientID)
+		ts.Setenv("CLIENT_SECRET", testidp.ClientSecret)
 	case "stop":
 		ts.Check(st.idp.Close())
 	case "reset":
@@ -237,7 +240,7 @@ func cmdIdP(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	case "revoke-refresh":
 		c := loadCred(ts, ts.Getenv("AUTHCTL_PROFILE"))
-		ts.Check(token.Revoke(ctx, nil, st.idp.RevocationURL(), c.ClientID, c.RefreshToken, "refresh_token"))
+		ts.Check(token.Revoke(ctx, nil, st.idp.RevocationURL(), token.Client{ID: c.ClientID}, c.RefreshToken, "refresh_token"))
 	default:
 		ts.Fatalf("unknown idp command %q", args[0])
 	}
@@ -297,7 +300,7 @@ func cmdAPI(ts *testscript.TestScript, neg bool, args []string) {
 // cmdCred inspects the profile's credential in the real keychain:
 //
 //	cred exists [PROFILE]       assert it is there (! cred exists: that it is not)
-//	cred get FIELD [PROFILE]    print refresh_token, access_token, id_token, issuer or client_id
+//	cred get FIELD [PROFILE]    print refresh_token, access_token, id_token, client_secret, issuer or client_id
 //	cred len|sum FIELD [PROFILE]  print its length or SHA-256 (for values too big to show)
 func cmdCred(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) == 0 {
@@ -329,7 +332,7 @@ func cmdCred(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		c := loadCred(ts, profile)
 		v := map[string]string{
-			"refresh_token": c.RefreshToken, "access_token": c.AccessToken, "id_token": c.IDToken,
+			"refresh_token": c.RefreshToken, "access_token": c.AccessToken, "id_token": c.IDToken, "client_secret": c.ClientSecret,
 			"issuer": c.Issuer, "client_id": c.ClientID,
 		}[args[1]]
 		switch args[0] {

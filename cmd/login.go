@@ -36,7 +36,12 @@ profile in the config file, so later commands need only --profile.
 
 $BROWSER, when set, is the browser command (the URL is added as its last
 argument). The URL is always printed on stderr too. Over SSH or without a
-display, use --no-browser (paste the redirected URL back) or --device.`,
+display, use --no-browser (paste the redirected URL back) or --device.
+
+A provider that issues a client secret even to installed apps (Google,
+GitHub) gets it from $AUTHCTL_CLIENT_SECRET, never from a flag: it is kept
+in the keychain with the credential for refreshes and logout, so later
+logins to the same issuer and client need not set it again.`,
 		Example: `  authctl login --issuer https://id.example.com --client-id authctl
   authctl login -p work --issuer https://login.example.org/realm --client-id cli --scopes openid,offline_access,email
   authctl login --device`,
@@ -97,10 +102,12 @@ func (a *app) runLogin(c *cobra.Command, o loginOptions) error {
 	// grant is left behind at the provider. A locked collection stops the
 	// login only where no unlock prompt can be shown (Linux without a
 	// display); on a desktop, saving asks the user to unlock it.
-	if _, err := a.store(p).Get(ctx, p.Name); errors.Is(err, keychain.ErrUnavailable) &&
+	stored, err := a.store(p).Get(ctx, p.Name)
+	if errors.Is(err, keychain.ErrUnavailable) &&
 		(!errors.Is(err, keychain.ErrLocked) || !a.canPrompt()) {
 		return fmt.Errorf("cannot store a credential: %w", err)
 	}
+	secret := a.clientSecret(p, stored)
 	// A login always discovers anew, so endpoint changes are picked up.
 	m := explicitEndpoints(p)
 	if p.TokenURL == "" {
@@ -126,11 +133,16 @@ func (a *app) runLogin(c *cobra.Command, o loginOptions) error {
 	if open == nil {
 		open, reason = login.Opener(a.deps.Getenv, a.deps.GOOS, a.deps.Stderr)
 	}
+	ep := endpointOf(&m)
+	if secret == "" {
+		ep.AuthStyle = oauth2.AuthStyleInParams
+	}
 	lo := login.Options{
 		OAuth2: oauth2.Config{
-			ClientID: p.ClientID,
-			Endpoint: endpointOf(&m),
-			Scopes:   p.Scopes,
+			ClientID:     p.ClientID,
+			ClientSecret: secret,
+			Endpoint:     ep,
+			Scopes:       p.Scopes,
 		},
 		Issuer:                orDefault(m.Issuer, p.Issuer),
 		IssParameterSupported: m.IssParameterSupported,
@@ -168,6 +180,7 @@ func (a *app) runLogin(c *cobra.Command, o loginOptions) error {
 	}
 	cred := token.FromOAuth2(p.Issuer, p.ClientID, res.Token)
 	cred.IDToken = res.IDToken
+	cred.ClientSecret = secret
 	if len(cred.Scopes) == 0 {
 		cred.Scopes = p.Scopes
 	}
@@ -206,6 +219,31 @@ func (a *app) runLogin(c *cobra.Command, o loginOptions) error {
 		fmt.Fprintf(a.deps.Stderr, "authctl: warning: the provider issued no refresh token; the session ends when the access token expires%s. Ask for the offline_access scope, or check the client's settings at the provider.\n", when)
 	}
 	return nil
+}
+
+// clientSecretEnv names the variable a client secret comes from. It is
+// never a flag (other users can read a process's arguments) nor a config
+// setting (the config file holds no secrets).
+const clientSecretEnv = "AUTHCTL_CLIENT_SECRET"
+
+// clientSecret is the client secret for a login: $AUTHCTL_CLIENT_SECRET,
+// else the one kept with the profile's stored credential when that
+// credential is for the same issuer and client, else none (a public
+// client). stored is the stored credential's encoding, if any.
+func (a *app) clientSecret(p *Profile, stored []byte) string {
+	if s := a.deps.Getenv(clientSecretEnv); s != "" {
+		a.logf("using the client secret from $%s", clientSecretEnv)
+		return s
+	}
+	if stored == nil {
+		return ""
+	}
+	c, err := token.Decode(stored)
+	if err != nil || c.ClientSecret == "" || c.Issuer != p.Issuer || c.ClientID != p.ClientID {
+		return ""
+	}
+	a.logf("using the client secret kept with the stored credential")
+	return c.ClientSecret
 }
 
 // requireTLS refuses a provider reached over plain http unless it is on

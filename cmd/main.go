@@ -320,13 +320,19 @@ func needLogin(err error, profile string) error {
 	return err
 }
 
-// endpointOf turns discovered metadata into x/oauth2's endpoint for a
-// public client.
+// endpointOf turns discovered metadata into x/oauth2's endpoint. The
+// client ID, and a client secret when there is one, go in the form body
+// unless the provider takes client secrets only in a Basic header; a
+// caller without a client secret always uses the form body.
 func endpointOf(m *provider.Metadata) oauth2.Endpoint {
+	style := oauth2.AuthStyleInParams
+	if m.SecretInHeader() {
+		style = oauth2.AuthStyleInHeader
+	}
 	return oauth2.Endpoint{
 		AuthURL:       m.AuthorizationEndpoint,
 		TokenURL:      m.TokenEndpoint,
 		DeviceAuthURL: m.DeviceAuthorizationEndpoint,
-		AuthStyle:     oauth2.AuthStyleInParams,
+		AuthStyle:     style,
 	}
 }

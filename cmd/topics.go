@@ -44,6 +44,9 @@ config file):
 
   AUTHCTL_PROFILE            profile to use when --profile is not given
   AUTHCTL_CONFIG             config file (default ~/.config/authctl/config.yaml)
+  AUTHCTL_CLIENT_SECRET      client secret for login, for providers that issue one to
+                             installed apps (Google, GitHub); kept in the keychain with
+                             the credential for refresh and logout, never in the config
 ` + env.String() + `  BROWSER                    browser command for login; the URL is added as its last argument
   XDG_CONFIG_HOME, XDG_STATE_HOME, XDG_CACHE_HOME
                              where the config, lock files and caches live (Linux)
@@ -57,8 +60,8 @@ config file):
   credential  the OS keychain: macOS Keychain, Windows Credential Manager, or the
               Secret Service (gnome-keyring, KWallet) on Linux; service "authctl",
               account = the profile name. It holds the refresh token, the access
-              token and its expiry, the ID token, and the issuer and client it
-              belongs to. Credentials too large for one keychain item are split
+              token and its expiry, the ID token, the issuer and client it
+              belongs to, and the client secret if login was given one. Credentials too large for one keychain item are split
               over several, and replaced atomically.
               With --insecure-storage (saved with the profile): a 0600 file under
               $XDG_STATE_HOME/authctl/credentials/, with a warning at every use.

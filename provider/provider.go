@@ -13,6 +13,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -27,6 +28,7 @@ type Metadata struct {
 	UserinfoEndpoint            string   `json:"userinfo_endpoint,omitempty"`
 	JWKSURI                     string   `json:"jwks_uri,omitempty"`
 	CodeChallengeMethods        []string `json:"code_challenge_methods_supported,omitempty"`
+	TokenEndpointAuthMethods    []string `json:"token_endpoint_auth_methods_supported,omitempty"`
 	// IssParameterSupported is RFC 9207's
 	// authorization_response_iss_parameter_supported: when true, every
 	// authorization response must carry an `iss` equal to Issuer.
@@ -151,4 +153,13 @@ func (m *Metadata) SupportsS256() bool {
 		}
 	}
 	return false
+}
+
+// SecretInHeader reports whether a client secret goes in a Basic
+// Authorization header (client_secret_basic) rather than in the form body
+// (client_secret_post): only when the provider lists basic and not post.
+// Google, GitHub and Microsoft accept post, which is the default.
+func (m *Metadata) SecretInHeader() bool {
+	return slices.Contains(m.TokenEndpointAuthMethods, "client_secret_basic") &&
+		!slices.Contains(m.TokenEndpointAuthMethods, "client_secret_post")
 }

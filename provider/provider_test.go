@@ -272,3 +272,20 @@ func TestResolverOverlaysExplicitEndpoints(t *testing.T) {
 		t.Error("a bad explicit endpoint was accepted")
 	}
 }
+
+func TestSecretInHeader(t *testing.T) {
+	for _, tt := range []struct {
+		methods []string
+		want    bool
+	}{
+		{nil, false},
+		{[]string{"client_secret_post"}, false},
+		{[]string{"client_secret_basic", "client_secret_post"}, false},
+		{[]string{"client_secret_basic"}, true},
+		{[]string{"none", "client_secret_basic", "private_key_jwt"}, true},
+	} {
+		if got := (&Metadata{TokenEndpointAuthMethods: tt.methods}).SecretInHeader(); got != tt.want {
+			t.Errorf("SecretInHeader(%v) = %v, want %v", tt.methods, got, tt.want)
+		}
+	}
+}

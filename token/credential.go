@@ -23,9 +23,14 @@ const CredentialVersion = 1
 
 // Credential is what authctl keeps in the keychain for a profile.
 type Credential struct {
-	Version      int       `json:"version"`
-	Issuer       string    `json:"issuer"`
-	ClientID     string    `json:"client_id"`
+	Version  int    `json:"version"`
+	Issuer   string `json:"issuer"`
+	ClientID string `json:"client_id"`
+	// ClientSecret is the client secret given at login, for providers that
+	// issue one even to installed apps (Google, GitHub). It is kept here,
+	// in the keychain with the tokens, because refresh and revocation need
+	// it too; it is never written to the config file.
+	ClientSecret string    `json:"client_secret,omitempty"`
 	RefreshToken string    `json:"refresh_token,omitempty"`
 	AccessToken  string    `json:"access_token,omitempty"`
 	TokenType    string    `json:"token_type,omitempty"`

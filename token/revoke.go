@@ -13,14 +13,25 @@ import (
 	"github.com/authctl/authctl/keychain"
 )
 
-// Revoke asks the provider to revoke tok at endpoint (RFC 7009) as the
-// public client clientID. hint is "refresh_token" or "access_token".
-// A 200 means revoked or already unknown, which RFC 7009 treats alike.
-func Revoke(ctx context.Context, client *http.Client, endpoint, clientID, tok, hint string) error {
+// Client is who asks for a revocation: the client ID, and the client
+// secret for a provider that issued one (sent in the form body,
+// client_secret_post).
+type Client struct {
+	ID     string
+	Secret string
+}
+
+// Revoke asks the provider to revoke tok at endpoint (RFC 7009) as client.
+// hint is "refresh_token" or "access_token". A 200 means revoked or
+// already unknown, which RFC 7009 treats alike.
+func Revoke(ctx context.Context, client *http.Client, endpoint string, as Client, tok, hint string) error {
 	if client == nil {
 		client = http.DefaultClient
 	}
-	form := url.Values{"token": {tok}, "token_type_hint": {hint}, "client_id": {clientID}}
+	form := url.Values{"token": {tok}, "token_type_hint": {hint}, "client_id": {as.ID}}
+	if as.Secret != "" {
+		form.Set("client_secret", as.Secret)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
 		return fmt.Errorf("revoke: %w", err)
@@ -86,7 +97,7 @@ func (s *Source) Logout(ctx context.Context, endpoint string) (RevokeResult, err
 			if t.tok == "" {
 				continue
 			}
-			if err := Revoke(ctx, s.HTTPClient, endpoint, c.ClientID, t.tok, t.hint); err != nil {
+			if err := Revoke(ctx, s.HTTPClient, endpoint, Client{ID: c.ClientID, Secret: c.ClientSecret}, t.tok, t.hint); err != nil {
 				res.Revoked = false
 				res.Err = err
 				break

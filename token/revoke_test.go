@@ -138,3 +138,23 @@ func TestLogoutWithoutEndpointOrCredential(t *testing.T) {
 		t.Errorf("%d revocation requests, want 0", n)
 	}
 }
+
+func TestLogoutRevokesWithClientSecret(t *testing.T) {
+	store := keychaintest.New()
+	p := newIdP(t, func(w http.ResponseWriter, _ *http.Request, _ int) { w.WriteHeader(http.StatusOK) })
+	c := cred("AT0", "RT0", time.Now().Add(time.Hour))
+	c.ClientSecret = "s3cr3t"
+	put(t, store, c)
+	if _, err := source(store, p).Logout(context.Background(), p.srv.URL+"/revoke"); err != nil {
+		t.Fatal(err)
+	}
+	reqs := p.requests()
+	if len(reqs) != 2 {
+		t.Fatalf("%d revocation requests, want 2", len(reqs))
+	}
+	for i, r := range reqs {
+		if r.Form.Get("client_secret") != "s3cr3t" || r.Form.Get("client_id") != clientID {
+			t.Errorf("request %d form = %v, want client_id and client_secret", i, r.Form)
+		}
+	}
+}

@@ -241,11 +241,14 @@ func (s *Source) exchange(ctx context.Context, c *Credential) (*Credential, erro
 	if err != nil {
 		return nil, fmt.Errorf("refresh: %w", err)
 	}
-	// A public client sends client_id in the body. The zero value
-	// (auto-detect) would resend a rejected refresh token in the other
-	// style, which a rotating provider treats as reuse.
-	ep.AuthStyle = oauth2.AuthStyleInParams
-	conf := &oauth2.Config{ClientID: c.ClientID, Endpoint: ep}
+	// A public client sends client_id in the body; a client secret goes
+	// where the endpoint says. The zero value (auto-detect) would resend a
+	// rejected refresh token in the other style, which a rotating provider
+	// treats as reuse.
+	if c.ClientSecret == "" || ep.AuthStyle == oauth2.AuthStyleAutoDetect {
+		ep.AuthStyle = oauth2.AuthStyleInParams
+	}
+	conf := &oauth2.Config{ClientID: c.ClientID, ClientSecret: c.ClientSecret, Endpoint: ep}
 	client := s.HTTPClient
 	if client == nil {
 		client = http.DefaultClient
@@ -257,6 +260,7 @@ func (s *Source) exchange(ctx context.Context, c *Credential) (*Credential, erro
 		return nil, fmt.Errorf("refresh: %w", describe(err))
 	}
 	fresh := FromOAuth2(c.Issuer, c.ClientID, t)
+	fresh.ClientSecret = c.ClientSecret
 	if fresh.RefreshToken == "" {
 		fresh.RefreshToken = c.RefreshToken
 	}

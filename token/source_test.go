@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/authctl/authctl/keychain"
 	"github.com/authctl/authctl/keychain/keychaintest"
 	"github.com/authctl/authctl/token"
@@ -510,5 +512,59 @@ func TestTokenInvalidGrantForTheReplacementToo(t *testing.T) {
 	}
 	if n := p.count(); n != 2 {
 		t.Errorf("%d requests, want 2 (the first token, then its replacement)", n)
+	}
+}
+
+func TestTokenRefreshSendsClientSecret(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		style oauth2.AuthStyle
+	}{{"in the body by default", oauth2.AuthStyleAutoDetect}, {"in the body", oauth2.AuthStyleInParams}, {"in a Basic header", oauth2.AuthStyleInHeader}} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newIdP(t, rotating)
+			store := keychaintest.New()
+			c := cred("AT0", "RT0", time.Now().Add(-time.Minute))
+			c.ClientSecret = "s3cr3t"
+			put(t, store, c)
+			s := source(store, p)
+			s.Endpoint = func(context.Context) (oauth2.Endpoint, error) {
+				return oauth2.Endpoint{TokenURL: p.srv.URL + "/token", AuthStyle: tt.style}, nil
+			}
+			if _, err := s.Token(context.Background(), 0); err != nil {
+				t.Fatal(err)
+			}
+			reqs := p.requests()
+			if len(reqs) != 1 {
+				t.Fatalf("%d requests, want 1", len(reqs))
+			}
+			f, auth := reqs[0].Form, reqs[0].Auth
+			if tt.style == oauth2.AuthStyleInHeader {
+				if f.Has("client_secret") || !strings.HasPrefix(auth, "Basic ") {
+					t.Errorf("form %v, Authorization %q: want the secret in a Basic header only", f, auth)
+				}
+			} else if f.Get("client_secret") != "s3cr3t" || f.Get("client_id") != clientID || auth != "" {
+				t.Errorf("form %v, Authorization %q: want client_id and client_secret in the body only", f, auth)
+			}
+			// The secret stays with the refreshed credential.
+			if got := stored(t, store); got == nil || got.ClientSecret != "s3cr3t" || got.RefreshToken != "RT1" {
+				t.Errorf("stored after refresh = %+v, want RT1 with the client secret kept", got)
+			}
+		})
+	}
+}
+
+func TestTokenPublicClientNeverUsesBasicHeader(t *testing.T) {
+	p := newIdP(t, rotating)
+	store := keychaintest.New()
+	put(t, store, cred("AT0", "RT0", time.Now().Add(-time.Minute)))
+	s := source(store, p)
+	s.Endpoint = func(context.Context) (oauth2.Endpoint, error) {
+		return oauth2.Endpoint{TokenURL: p.srv.URL + "/token", AuthStyle: oauth2.AuthStyleInHeader}, nil
+	}
+	if _, err := s.Token(context.Background(), 0); err != nil {
+		t.Fatal(err)
+	}
+	if r := p.requests()[0]; r.Auth != "" || r.Form.Get("client_id") != clientID {
+		t.Errorf("form %v, Authorization %q: a client without a secret sends client_id in the body", r.Form, r.Auth)
 	}
 }

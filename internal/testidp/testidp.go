@@ -32,6 +32,11 @@ import (
 const (
 	ClientID      = "authctl-test"
 	OtherClientID = "authctl-other"
+	// SecretClientID is a client that was issued ClientSecret, which the
+	// provider wants in the form body (client_secret_post) at its token
+	// and revocation endpoints.
+	SecretClientID = "authctl-secret"
+	ClientSecret   = "authctl-test-secret"
 )
 
 // The one user every login signs in as.

@@ -95,7 +95,13 @@ function configuration() {
   const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
   const jwk = privateKey.export({ format: 'jwk' });
   return {
-    clients: [client('authctl-test'), client('authctl-other')],
+    clients: [
+      client('authctl-test'),
+      client('authctl-other'),
+      // An installed app that was issued a client secret anyway, as Google
+      // and GitHub do: the token and revocation endpoints want it.
+      { ...client('authctl-secret'), client_secret: 'authctl-test-secret', token_endpoint_auth_method: 'client_secret_post' },
+    ],
     jwks: { keys: [{ ...jwk, kid: 'test-rs256', alg: 'RS256', use: 'sig' }] },
     cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
     scopes: ['openid', 'offline_access', 'profile', 'email'],
