@@ -95,9 +95,13 @@ func validProfileName(name string) error {
 
 // configFile is the parsed config file.
 type configFile struct {
-	path string
-	v    *viper.Viper
+	path    string
+	v       *viper.Viper
+	missing bool // no file at path: an empty config
 }
+
+// exists reports whether the config was read from a file.
+func (c *configFile) exists() bool { return !c.missing }
 
 // loadConfig reads the config file at path with a fresh viper instance. A
 // missing file is an empty config; a broken one is a usage error naming the
@@ -108,7 +112,7 @@ func loadConfig(path string) (*configFile, error) {
 	v.SetConfigType("yaml")
 	if err := v.ReadInConfig(); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return &configFile{path: path, v: v}, nil
+			return &configFile{path: path, v: v, missing: true}, nil
 		}
 		var pe viper.ConfigParseError
 		if errors.As(err, &pe) {

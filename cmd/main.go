@@ -171,8 +171,24 @@ func (a *app) setup(c *cobra.Command, _ []string) error {
 	if err != nil {
 		return err
 	}
+	if a.configFlag != "" && !cf.exists() && needsConfig(a.commandPath) {
+		// A --config that names no file is most likely a typo: say so
+		// rather than report a profile with no settings. login creates it.
+		return usageErrorf("config %s: no such file (authctl login --config %s creates it)", a.configFlag, a.configFlag)
+	}
 	a.config = cf
 	return nil
+}
+
+// needsConfig reports whether the command reads profile settings, so that
+// a missing --config file is an error for it: every command but login
+// (which creates the file), version, completion and help.
+func needsConfig(commandPath string) bool {
+	switch strings.Fields(commandPath + " x")[0] {
+	case "login", "version", "completion", "help", "__complete", "__completeNoDesc":
+		return false
+	}
+	return true
 }
 
 // profileName returns the profile to use: --profile, else

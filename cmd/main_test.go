@@ -440,6 +440,30 @@ func TestBrokenConfigFileThroughMain(t *testing.T) {
 	}
 }
 
+func TestMissingConfigFlagFile(t *testing.T) {
+	w := newWorld(t)
+	missing := filepath.Join(w.home, "typo.yaml")
+	for _, args := range [][]string{{"token", "print"}, {"status"}, {"logout"}, {"profile", "list"}} {
+		if code := w.run(append([]string{"--config", missing}, args...)...); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+		if e := w.stderr.String(); !strings.Contains(e, missing) || !strings.Contains(e, "no such file") {
+			t.Errorf("%v: stderr = %q, want the missing file named", args, e)
+		}
+	}
+	for _, args := range [][]string{{"version"}, {"completion", "bash"}} {
+		if code := w.run(append([]string{"--config", missing}, args...)...); code != 0 {
+			t.Errorf("%v: exit %d, want 0: it reads no settings; stderr %q", args, code, w.stderr.String())
+		}
+	}
+	// AUTHCTL_CONFIG naming no file yet is an empty config, as before the
+	// first login.
+	w.env["AUTHCTL_CONFIG"] = missing
+	if code := w.run("status"); code != 4 {
+		t.Errorf("AUTHCTL_CONFIG missing: exit %d, want 4 (not logged in); stderr %q", code, w.stderr.String())
+	}
+}
+
 func TestProfileResolutionOrder(t *testing.T) {
 	tests := []struct {
 		name string
