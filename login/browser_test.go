@@ -189,6 +189,56 @@ func TestIDTokenChecks(t *testing.T) {
 	}
 }
 
+// TestMultiTenantIssuer: with a multi-tenant issuer template (Microsoft
+// Entra ID's /common), the ID token's iss must be the template with the
+// token's own tid in it; the authorization response's iss may name any
+// tenant.
+func TestMultiTenantIssuer(t *testing.T) {
+	tests := []struct {
+		name    string
+		tid     string
+		wantErr string
+	}{
+		{"iss is the template with the token's tid", "T1", ""},
+		{"iss of another tenant than the token's tid", "T2", "not " + "%s/T2/v2.0"},
+		{"no tid claim", "", "no usable tid"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeIdP(t)
+			f.issuer = f.srv.URL + "/T1/v2.0" // in the ID token and the iss parameter
+			f.tid = tt.tid
+			o := f.options()
+			o.Issuer = f.srv.URL + "/{tenantid}/v2.0"
+			res, err := Browser(context.Background(), o)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Claims.Issuer != f.issuer {
+					t.Errorf("issuer claim %q, want %q", res.Claims.Issuer, f.issuer)
+				}
+				return
+			}
+			want := tt.wantErr
+			if strings.Contains(want, "%s") {
+				want = fmt.Sprintf(want, f.srv.URL)
+			}
+			if !errors.Is(err, ErrIDToken) || res != nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("got %v, %v; want ErrIDToken containing %q", res, err, want)
+			}
+		})
+	}
+	// The same template refuses an authorization response from another host.
+	f := newFakeIdP(t)
+	f.issuer = "https://evil.example/T1/v2.0"
+	o := f.options()
+	o.Issuer = f.srv.URL + "/{tenantid}/v2.0"
+	if _, err := Browser(context.Background(), o); !errors.Is(err, ErrIssuerMismatch) {
+		t.Errorf("iss from another host: got %v, want ErrIssuerMismatch", err)
+	}
+}
+
 // TestNoRefreshTokenStillLogsIn: a provider that drops offline_access
 // still gives a working login; the caller warns about it.
 func TestNoRefreshTokenStillLogsIn(t *testing.T) {

@@ -10,9 +10,12 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/authctl/authctl/provider"
 )
 
 // response is the outcome of one authorization response, from the
@@ -33,6 +36,15 @@ type checker struct {
 	issRequired bool
 }
 
+// issuerIs reports whether iss names the expected issuer: the same string
+// (RFC 9207 compares exactly), or any tenant of a multi-tenant template.
+func (c checker) issuerIs(iss string) bool {
+	if strings.Contains(c.issuer, provider.TenantPlaceholder) {
+		return provider.IssuerMatches(c.issuer, iss)
+	}
+	return iss == c.issuer
+}
+
 // check returns the code of a valid authorization response or the error
 // that ends the login. It checks, in order: state, iss (RFC 9207, before
 // any code is used), the provider's error, the code.
@@ -41,7 +53,7 @@ func (c checker) check(q url.Values) (string, error) {
 		return "", ErrStateMismatch
 	}
 	if iss, ok := q["iss"]; ok {
-		if len(iss) != 1 || iss[0] != c.issuer {
+		if len(iss) != 1 || !c.issuerIs(iss[0]) {
 			return "", fmt.Errorf("%w: expected %q, got %q", ErrIssuerMismatch, c.issuer, q.Get("iss"))
 		}
 	} else if c.issRequired {

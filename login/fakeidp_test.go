@@ -41,6 +41,7 @@ type fakeIdP struct {
 	noRefresh     bool
 	noIDToken     bool
 	idTokenTTL    time.Duration
+	tid           string // the ID token's tid claim, when set
 	tokenError    string // OAuth error code from the token endpoint
 	deviceResult  string // "" (approve on first poll), "access_denied", "expired_token", "pending"
 	polls         int
@@ -208,6 +209,9 @@ func (f *fakeIdP) idToken(nonce string) string {
 	}
 	if nonce != "" {
 		claims["nonce"] = nonce
+	}
+	if f.tid != "" {
+		claims["tid"] = f.tid
 	}
 	raw, err := jwt.Signed(sig).Claims(claims).Serialize()
 	if err != nil {

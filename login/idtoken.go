@@ -5,10 +5,13 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"github.com/authctl/authctl/provider"
 )
 
 // verifyIDToken checks the ID token in tok: signature against the JWKS,
@@ -20,12 +23,18 @@ func (o Options) verifyIDToken(ctx context.Context, tok *oauth2.Token, nonce str
 		return "", IDClaims{}, fmt.Errorf("%w: the provider returned none though openid was requested", ErrIDToken)
 	}
 	keys := oidc.NewRemoteKeySet(oidc.ClientContext(ctx, o.HTTPClient), o.JWKSURL)
+	multiTenant := strings.Contains(o.Issuer, provider.TenantPlaceholder)
 	v := oidc.NewVerifier(o.Issuer, keys, &oidc.Config{
 		ClientID:             o.OAuth2.ClientID,
 		SupportedSigningAlgs: o.SigningAlgs,
 		Now:                  o.Now,
+		// A multi-tenant issuer is checked below, against the token's tid.
+		SkipIssuerCheck: multiTenant,
 	})
 	idt, err := v.Verify(ctx, raw)
+	if err == nil && multiTenant {
+		err = checkTenantIssuer(o.Issuer, idt)
+	}
 	if err != nil {
 		var exp *oidc.TokenExpiredError
 		if errors.As(err, &exp) {
@@ -62,6 +71,26 @@ func (o Options) verifyIDToken(ctx context.Context, tok *oauth2.Token, nonce str
 		c.AuthTime = time.Unix(int64(rc.AuthTime), 0)
 	}
 	return raw, c, nil
+}
+
+// checkTenantIssuer checks the iss of an ID token from a multi-tenant
+// issuer template the way Microsoft documents it: iss must be the template
+// with the token's own tid claim in place of {tenantid}.
+func checkTenantIssuer(template string, idt *oidc.IDToken) error {
+	var c struct {
+		TenantID string `json:"tid"`
+	}
+	if err := idt.Claims(&c); err != nil {
+		return fmt.Errorf("read claims: %v", err)
+	}
+	want := provider.TenantIssuer(template, c.TenantID)
+	if want == "" {
+		return fmt.Errorf("the issuer %s is multi-tenant but the token has no usable tid claim", template)
+	}
+	if strings.TrimSuffix(idt.Issuer, "/") != strings.TrimSuffix(want, "/") {
+		return fmt.Errorf("id token issued by %s, not %s (the issuer of its tenant %s)", idt.Issuer, want, c.TenantID)
+	}
+	return nil
 }
 
 // VerifyIDToken checks an ID token obtained outside a login, such as one

@@ -59,7 +59,7 @@ func (c Cache) Load(profile, issuer string) (*Metadata, bool) {
 	if ttl == 0 {
 		ttl = DefaultCacheTTL
 	}
-	if e.Metadata.Issuer != issuer && e.Metadata.Issuer+"/" != issuer && e.Metadata.Issuer != issuer+"/" {
+	if !IssuerMatches(e.Metadata.Issuer, issuer) {
 		return nil, false
 	}
 	age := c.now().Sub(e.Fetched)

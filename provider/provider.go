@@ -46,7 +46,9 @@ const maxDocument = 1 << 20
 // {issuer}/.well-known/openid-configuration, then RFC 8414's
 // /.well-known/oauth-authorization-server (with the issuer's path appended).
 // The document's issuer must equal the one asked for, as both specifications
-// require, or a look-alike server could redirect the login elsewhere.
+// require, or a look-alike server could redirect the login elsewhere; the
+// one exception is a multi-tenant template (see IssuerMatches), which is
+// returned as it is so that ID tokens are checked against it.
 func Discover(ctx context.Context, client *http.Client, issuer string) (*Metadata, error) {
 	u, err := url.Parse(issuer)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -70,7 +72,7 @@ func Discover(ctx context.Context, client *http.Client, issuer string) (*Metadat
 			firstErr = err
 			break
 		}
-		if strings.TrimSuffix(m.Issuer, "/") != trimmed {
+		if !IssuerMatches(m.Issuer, issuer) {
 			return nil, fmt.Errorf("discovery at %s names issuer %q, not %q", docURL, m.Issuer, issuer)
 		}
 		if err := m.Validate(); err != nil {
@@ -85,6 +87,46 @@ func Discover(ctx context.Context, client *http.Client, issuer string) (*Metadat
 }
 
 var errNotThere = errors.New("not found")
+
+// TenantPlaceholder is the path segment that stands for "any tenant" in the
+// issuer of a multi-tenant discovery document: Microsoft Entra ID's
+// /common, /organizations and /consumers documents name the issuer
+// https://login.microsoftonline.com/{tenantid}/v2.0, and each ID token's
+// iss is that with the token's tid claim in its place.
+const TenantPlaceholder = "{tenantid}"
+
+// IssuerMatches reports whether issuer is the issuer named by want,
+// ignoring a trailing slash. When want is a multi-tenant template, its
+// TenantPlaceholder segment matches any one path segment of issuer and the
+// rest must be equal.
+func IssuerMatches(want, issuer string) bool {
+	want, issuer = strings.TrimSuffix(want, "/"), strings.TrimSuffix(issuer, "/")
+	before, after, templated := strings.Cut(want, TenantPlaceholder)
+	if !templated {
+		return want == issuer
+	}
+	if !strings.HasSuffix(before, "/") || (after != "" && !strings.HasPrefix(after, "/")) {
+		return false // the placeholder is not a whole path segment
+	}
+	if len(issuer) <= len(before)+len(after) || !strings.HasPrefix(issuer, before) || !strings.HasSuffix(issuer, after) {
+		return false
+	}
+	segment := issuer[len(before) : len(issuer)-len(after)]
+	return !strings.ContainsAny(segment, "/?#")
+}
+
+// TenantIssuer returns the issuer of a token with tenant ID tid under
+// template (see TenantPlaceholder), or "" when tid cannot be a path
+// segment. A template without the placeholder is returned as it is.
+func TenantIssuer(template, tid string) string {
+	if !strings.Contains(template, TenantPlaceholder) {
+		return template
+	}
+	if tid == "" || strings.ContainsAny(tid, "/?#{}") {
+		return ""
+	}
+	return strings.Replace(template, TenantPlaceholder, tid, 1)
+}
 
 func fetch(ctx context.Context, client *http.Client, docURL string) (*Metadata, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, docURL, nil)

@@ -289,3 +289,75 @@ func TestSecretInHeader(t *testing.T) {
 		}
 	}
 }
+
+func TestIssuerMatches(t *testing.T) {
+	const tmpl = "https://login.example/{tenantid}/v2.0"
+	for _, tt := range []struct {
+		want, issuer string
+		match        bool
+	}{
+		{"https://idp.example", "https://idp.example", true},
+		{"https://idp.example/", "https://idp.example", true},
+		{"https://idp.example", "https://idp.example/other", false},
+		{tmpl, "https://login.example/common/v2.0", true},
+		{tmpl, "https://login.example/organizations/v2.0/", true},
+		{tmpl, "https://login.example/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0", true},
+		{tmpl, "https://login.example/v2.0", false},
+		{tmpl, "https://login.example//v2.0", false},
+		{tmpl, "https://login.example/a/b/v2.0", false},
+		{tmpl, "https://login.example/common/v1.0", false},
+		{tmpl, "https://evil.example/common/v2.0", false},
+		{tmpl, "https://login.example.evil/common/v2.0", false},
+		{"https://login.example/x{tenantid}/v2.0", "https://login.example/xcommon/v2.0", false},
+	} {
+		if got := IssuerMatches(tt.want, tt.issuer); got != tt.match {
+			t.Errorf("IssuerMatches(%q, %q) = %v, want %v", tt.want, tt.issuer, got, tt.match)
+		}
+	}
+}
+
+func TestTenantIssuer(t *testing.T) {
+	const tmpl = "https://login.example/{tenantid}/v2.0"
+	for _, tt := range []struct{ template, tid, want string }{
+		{tmpl, "72f988bf", "https://login.example/72f988bf/v2.0"},
+		{tmpl, "", ""},
+		{tmpl, "a/b", ""},
+		{tmpl, "{tenantid}", ""},
+		{"https://idp.example", "72f988bf", "https://idp.example"},
+	} {
+		if got := TenantIssuer(tt.template, tt.tid); got != tt.want {
+			t.Errorf("TenantIssuer(%q, %q) = %q, want %q", tt.template, tt.tid, got, tt.want)
+		}
+	}
+}
+
+// TestDiscoverMultiTenant: a /common issuer whose document names the
+// {tenantid} template (Microsoft Entra ID) is accepted, the template kept
+// for the ID-token check; the cache accepts it again.
+func TestDiscoverMultiTenant(t *testing.T) {
+	srv, _ := server(t, func(b string) map[string]string {
+		return map[string]string{
+			"/common/v2.0/.well-known/openid-configuration": fmt.Sprintf(`{"issuer":"%[1]s/{tenantid}/v2.0",
+				"authorization_endpoint":"%[1]s/common/oauth2/v2.0/authorize","token_endpoint":"%[1]s/common/oauth2/v2.0/token",
+				"jwks_uri":"%[1]s/common/discovery/v2.0/keys"}`, b),
+			"/other/v2.0/.well-known/openid-configuration": fmt.Sprintf(`{"issuer":"%[1]s/{tenantid}/v1.0","token_endpoint":"%[1]s/t"}`, b),
+		}
+	})
+	m, err := Discover(context.Background(), srv.Client(), srv.URL+"/common/v2.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Issuer != srv.URL+"/{tenantid}/v2.0" || m.TokenEndpoint != srv.URL+"/common/oauth2/v2.0/token" {
+		t.Errorf("metadata = %+v, want the template issuer and the /common endpoints", m)
+	}
+	if _, err := Discover(context.Background(), srv.Client(), srv.URL+"/other/v2.0"); err == nil || !strings.Contains(err.Error(), "names issuer") {
+		t.Errorf("a template that does not fit the issuer: err = %v, want it refused", err)
+	}
+	c := Cache{Dir: t.TempDir()}
+	if err := c.Save("p", m); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := c.Load("p", srv.URL+"/common/v2.0"); !ok || got.Issuer != m.Issuer {
+		t.Errorf("cache Load = %+v, %v; want the template metadata back", got, ok)
+	}
+}
