@@ -328,10 +328,17 @@ func loginHint(profile string) string {
 	return "run: authctl login -p " + profile
 }
 
-// needLogin adds the login hint to login-required errors.
+// needLogin adds the login hint to login-required errors, and to a
+// refresh the provider refused because it did not accept the client
+// (invalid_client: a wrong client ID, or a client secret that changed).
+// The credential stays: the refresh token itself was not refused.
 func needLogin(err error, profile string) error {
 	if errors.Is(err, token.ErrLoginRequired) {
 		return withNextStep(err, loginHint(profile))
+	}
+	var rerr *oauth2.RetrieveError
+	if errors.As(err, &rerr) && rerr.ErrorCode == "invalid_client" {
+		return withNextStep(err, "check the client ID; if the provider's client secret changed, "+loginHint(profile)+" with the new one in $"+clientSecretEnv)
 	}
 	return err
 }

@@ -349,6 +349,26 @@ func TestTokenPrintProviderDownKeepsCredential(t *testing.T) {
 	}
 }
 
+func TestTokenPrintInvalidClientKeepsCredential(t *testing.T) {
+	w := newWorld(t)
+	w.loggedIn(w.now.Add(-time.Minute))
+	before := w.store.Items()["default"]
+	w.idp.tokenAnswer = func(rw http.ResponseWriter) {
+		rw.Header().Set("Content-Type", "application/json")
+		rw.WriteHeader(http.StatusUnauthorized)
+		fmt.Fprint(rw, `{"error":"invalid_client","error_description":"client authentication failed"}`)
+	}
+	if code := w.run("token", "print"); code != 1 {
+		t.Errorf("exit %d, want 1: the refresh token itself was not refused", code)
+	}
+	if !bytes.Equal(w.store.Items()["default"], before) {
+		t.Error("credential changed after invalid_client")
+	}
+	if e := w.stderr.String(); !strings.Contains(e, "invalid_client") || !strings.Contains(e, "AUTHCTL_CLIENT_SECRET") || strings.Count(strings.TrimSpace(e), "\n") != 0 {
+		t.Errorf("stderr = %q, want one line naming invalid_client and the way out", e)
+	}
+}
+
 func TestTokenPrintKeychainLocked(t *testing.T) {
 	w := newWorld(t)
 	w.loggedIn(w.now.Add(time.Hour))
