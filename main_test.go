@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/authctl/authctl/cmd"
 	"github.com/authctl/authctl/internal/testapi"
 	"github.com/authctl/authctl/internal/testbrowser"
 	"github.com/authctl/authctl/internal/testidp"
@@ -462,12 +464,16 @@ func execAuthctl(ts *testscript.TestScript, args []string) int {
 	}
 }
 
-// scriptEnv rebuilds the environment the script's own commands get.
+// scriptEnv rebuilds the environment the script's own commands get, for
+// commands that start authctl themselves: every variable authctl reads
+// (cmd.Environment), the test browser's, and those the suite passes
+// through. testscript does not hand out the script's whole environment.
 func scriptEnv(ts *testscript.TestScript) []string {
 	var env []string
-	keys := append([]string{"PATH", "HOME", "WORK", "TMPDIR", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME",
-		"BROWSER", "TESTBROWSER_LOG", "TESTBROWSER_MODE", "AUTHCTL_PROFILE", "AUTHCTL_CONFIG"}, passedThrough...)
-	for _, k := range keys {
+	keys := append([]string{"PATH", "WORK", "TMPDIR", "TESTBROWSER_LOG", "TESTBROWSER_MODE"}, passedThrough...)
+	keys = append(keys, cmd.Environment()...)
+	slices.Sort(keys)
+	for _, k := range slices.Compact(keys) {
 		if v := ts.Getenv(k); v != "" {
 			env = append(env, k+"="+v)
 		}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"golang.org/x/oauth2"
 )
 
 // errOurTimeout is the cause of Device's own deadline, to tell it from the
@@ -26,7 +28,13 @@ func Device(ctx context.Context, o Options) (*Result, error) {
 		return nil, fmt.Errorf("%w: the provider has no device authorization endpoint; sign in with the browser instead", ErrBadOptions)
 	}
 	hctx := o.httpContext(ctx)
-	da, err := o.OAuth2.DeviceAuth(hctx, o.requestOptions()...)
+	opts := o.requestOptions()
+	if o.OAuth2.ClientSecret != "" && o.OAuth2.Endpoint.AuthStyle != oauth2.AuthStyleInHeader {
+		// A client with a secret authenticates at the device authorization
+		// endpoint too (RFC 8628 §3.1); x/oauth2 sends only client_id there.
+		opts = append(opts, oauth2.SetAuthURLParam("client_secret", o.OAuth2.ClientSecret))
+	}
+	da, err := o.OAuth2.DeviceAuth(hctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("start device sign-in: %w", tokenError(err))
 	}
