@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -26,8 +27,11 @@ type Cache struct {
 }
 
 type cacheEntry struct {
-	Fetched  time.Time `json:"fetched"`
-	Metadata Metadata  `json:"metadata"`
+	Fetched time.Time `json:"fetched"`
+	// Issuer is the issuer the document was fetched for, which a
+	// multi-tenant document's own issuer (a template) does not say.
+	Issuer   string   `json:"issuer"`
+	Metadata Metadata `json:"metadata"`
 }
 
 func (c Cache) path(profile string) string {
@@ -59,7 +63,7 @@ func (c Cache) Load(profile, issuer string) (*Metadata, bool) {
 	if ttl == 0 {
 		ttl = DefaultCacheTTL
 	}
-	if !IssuerMatches(e.Metadata.Issuer, issuer) {
+	if strings.TrimSuffix(e.Issuer, "/") != strings.TrimSuffix(issuer, "/") {
 		return nil, false
 	}
 	age := c.now().Sub(e.Fetched)
@@ -72,14 +76,14 @@ func (c Cache) Load(profile, issuer string) (*Metadata, bool) {
 // Save stores m for profile, replacing the file atomically. A cache that
 // cannot be written costs a later discovery request, nothing more, so
 // callers may ignore the error.
-func (c Cache) Save(profile string, m *Metadata) error {
+func (c Cache) Save(profile, issuer string, m *Metadata) error {
 	if c.Dir == "" {
 		return nil
 	}
 	if err := os.MkdirAll(c.Dir, 0o700); err != nil {
 		return err
 	}
-	b, err := json.Marshal(cacheEntry{Fetched: c.now().UTC(), Metadata: *m})
+	b, err := json.Marshal(cacheEntry{Fetched: c.now().UTC(), Issuer: issuer, Metadata: *m})
 	if err != nil {
 		return err
 	}
@@ -127,6 +131,11 @@ func (r Resolver) Resolve(ctx context.Context, profile, issuer string, explicit 
 		m := explicit
 		if m.Issuer == "" {
 			m.Issuer = issuer
+		}
+		if len(m.TokenEndpointAuthMethods) == 0 {
+			// Hand-set endpoints say nothing of client authentication;
+			// the form body is what servers without discovery (GitHub) take.
+			m.TokenEndpointAuthMethods = []string{"client_secret_post"}
 		}
 		if err := m.Validate(); err != nil {
 			return nil, fmt.Errorf("endpoint settings: %w", err)
@@ -177,6 +186,6 @@ func (r Resolver) Refresh(ctx context.Context, profile, issuer string) (*Metadat
 	if err != nil {
 		return nil, err
 	}
-	_ = r.Cache.Save(profile, m)
+	_ = r.Cache.Save(profile, issuer, m)
 	return m, nil
 }

@@ -108,6 +108,9 @@ func IssuerMatches(want, issuer string) bool {
 	if !strings.HasSuffix(before, "/") || (after != "" && !strings.HasPrefix(after, "/")) {
 		return false // the placeholder is not a whole path segment
 	}
+	if u, err := url.Parse(before); err != nil || u.Host == "" || u.Path == "" {
+		return false // the placeholder is not in the path: it must never stand for a host
+	}
 	if len(issuer) <= len(before)+len(after) || !strings.HasPrefix(issuer, before) || !strings.HasSuffix(issuer, after) {
 		return false
 	}
@@ -116,13 +119,16 @@ func IssuerMatches(want, issuer string) bool {
 }
 
 // TenantIssuer returns the issuer of a token with tenant ID tid under
-// template (see TenantPlaceholder), or "" when tid cannot be a path
-// segment. A template without the placeholder is returned as it is.
+// template (see TenantPlaceholder), or "" when tid is not a tenant ID
+// (Entra's are GUIDs: letters, digits and hyphens only). A template
+// without the placeholder is returned as it is.
 func TenantIssuer(template, tid string) string {
 	if !strings.Contains(template, TenantPlaceholder) {
 		return template
 	}
-	if tid == "" || strings.ContainsAny(tid, "/?#{}") {
+	if tid == "" || strings.ContainsFunc(tid, func(r rune) bool {
+		return !(r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+	}) {
 		return ""
 	}
 	return strings.Replace(template, TenantPlaceholder, tid, 1)
@@ -199,9 +205,15 @@ func (m *Metadata) SupportsS256() bool {
 
 // SecretInHeader reports whether a client secret goes in a Basic
 // Authorization header (client_secret_basic) rather than in the form body
-// (client_secret_post): only when the provider lists basic and not post.
-// Google, GitHub and Microsoft accept post, which is the default.
+// (client_secret_post): when the provider lists basic and not post, or
+// lists nothing, for which RFC 8414 and OIDC Discovery make basic the
+// default. Google, Microsoft, Okta and Keycloak list post, which is
+// preferred; metadata from explicit endpoint settings lists post too
+// (GitHub, which has no discovery, takes it).
 func (m *Metadata) SecretInHeader() bool {
+	if len(m.TokenEndpointAuthMethods) == 0 {
+		return true
+	}
 	return slices.Contains(m.TokenEndpointAuthMethods, "client_secret_basic") &&
 		!slices.Contains(m.TokenEndpointAuthMethods, "client_secret_post")
 }

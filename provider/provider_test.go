@@ -172,7 +172,7 @@ func TestCache(t *testing.T) {
 	if _, ok := c.Load("work", m.Issuer); ok {
 		t.Fatal("hit on an empty cache")
 	}
-	if err := c.Save("work", m); err != nil {
+	if err := c.Save("work", m.Issuer, m); err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Stat(c.Dir)
@@ -278,7 +278,7 @@ func TestSecretInHeader(t *testing.T) {
 		methods []string
 		want    bool
 	}{
-		{nil, false},
+		{nil, true}, // RFC 8414's default
 		{[]string{"client_secret_post"}, false},
 		{[]string{"client_secret_basic", "client_secret_post"}, false},
 		{[]string{"client_secret_basic"}, true},
@@ -309,6 +309,10 @@ func TestIssuerMatches(t *testing.T) {
 		{tmpl, "https://evil.example/common/v2.0", false},
 		{tmpl, "https://login.example.evil/common/v2.0", false},
 		{"https://login.example/x{tenantid}/v2.0", "https://login.example/xcommon/v2.0", false},
+		// The placeholder never stands for a host.
+		{"https://{tenantid}/v2.0", "https://evil.example/v2.0", false},
+		{"https://{tenantid}", "https://evil.example", false},
+		{"{tenantid}/v2.0", "evil/v2.0", false},
 	} {
 		if got := IssuerMatches(tt.want, tt.issuer); got != tt.match {
 			t.Errorf("IssuerMatches(%q, %q) = %v, want %v", tt.want, tt.issuer, got, tt.match)
@@ -321,7 +325,11 @@ func TestTenantIssuer(t *testing.T) {
 	for _, tt := range []struct{ template, tid, want string }{
 		{tmpl, "72f988bf", "https://login.example/72f988bf/v2.0"},
 		{tmpl, "", ""},
+		{tmpl, "72f988bf-86f1-41af-91ab-2d7cd011db47", "https://login.example/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0"},
 		{tmpl, "a/b", ""},
+		{tmpl, "..", ""},
+		{tmpl, "a%2Fb", ""},
+		{tmpl, "a b", ""},
 		{tmpl, "{tenantid}", ""},
 		{"https://idp.example", "72f988bf", "https://idp.example"},
 	} {
@@ -354,10 +362,14 @@ func TestDiscoverMultiTenant(t *testing.T) {
 		t.Errorf("a template that does not fit the issuer: err = %v, want it refused", err)
 	}
 	c := Cache{Dir: t.TempDir()}
-	if err := c.Save("p", m); err != nil {
+	if err := c.Save("p", srv.URL+"/common/v2.0", m); err != nil {
 		t.Fatal(err)
 	}
 	if got, ok := c.Load("p", srv.URL+"/common/v2.0"); !ok || got.Issuer != m.Issuer {
 		t.Errorf("cache Load = %+v, %v; want the template metadata back", got, ok)
+	}
+	// A profile moved to one tenant does not get /common's document.
+	if got, ok := c.Load("p", srv.URL+"/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0"); ok {
+		t.Errorf("cache Load for one tenant = %+v; want a miss", got)
 	}
 }
