@@ -28,6 +28,26 @@ func main() {
 	os.Exit(run())
 }
 
+// withoutSecretsForChildren takes authctl's secret variables (the client
+// secret) out of the process environment, so that no program authctl
+// starts (the browser) inherits them, and returns a Getenv that still
+// sees them.
+func withoutSecretsForChildren() func(string) string {
+	secrets := map[string]string{}
+	for _, k := range cmd.SecretEnvironment() {
+		if v, ok := os.LookupEnv(k); ok {
+			secrets[k] = v
+			os.Unsetenv(k)
+		}
+	}
+	return func(k string) string {
+		if v, ok := secrets[k]; ok {
+			return v
+		}
+		return os.Getenv(k)
+	}
+}
+
 func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -46,7 +66,7 @@ func run() int {
 		Stdin:  os.Stdin,
 		Stdout: os.Stdout,
 		Stderr: os.Stderr,
-		Getenv: os.Getenv,
+		Getenv: withoutSecretsForChildren(),
 		GOOS:   runtime.GOOS,
 		// A provider that accepts the connection and never answers must
 		// not hang a script: every request to it gives up after this.

@@ -18,3 +18,7 @@ func Environment() []string {
 		"XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME",
 		"DBUS_SESSION_BUS_ADDRESS")
 }
+
+// SecretEnvironment returns the variables among Environment that hold
+// secrets: a program authctl starts (the browser) must not inherit them.
+func SecretEnvironment() []string { return []string{clientSecretEnv} }

@@ -176,7 +176,12 @@ func (a *app) runLogin(c *cobra.Command, o loginOptions) error {
 		if errors.Is(err, login.ErrBadOptions) {
 			return usageErrorf("%v", err)
 		}
-		return fmt.Errorf("login failed: %w", err)
+		err = fmt.Errorf("login failed: %w", err)
+		var pe *login.ProviderError
+		if errors.As(err, &pe) && pe.Code == "invalid_client" {
+			return withNextStep(err, "check the client ID, and set $"+clientSecretEnv+" if the provider issued the client a secret or changed it")
+		}
+		return err
 	}
 	cred := token.FromOAuth2(p.Issuer, p.ClientID, res.Token)
 	cred.IDToken = res.IDToken

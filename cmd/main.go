@@ -262,6 +262,9 @@ func explicitEndpoints(p *Profile) provider.Metadata {
 		RevocationEndpoint:          p.RevocationURL,
 		UserinfoEndpoint:            p.UserinfoURL,
 		JWKSURI:                     p.JWKSURL,
+		// Used as they are only with a token URL set, for servers without
+		// discovery; they take a client secret in the form body (GitHub).
+		TokenEndpointAuthMethods: []string{"client_secret_post"},
 	}
 }
 

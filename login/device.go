@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -28,13 +30,18 @@ func Device(ctx context.Context, o Options) (*Result, error) {
 		return nil, fmt.Errorf("%w: the provider has no device authorization endpoint; sign in with the browser instead", ErrBadOptions)
 	}
 	hctx := o.httpContext(ctx)
-	opts := o.requestOptions()
-	if o.OAuth2.ClientSecret != "" && o.OAuth2.Endpoint.AuthStyle != oauth2.AuthStyleInHeader {
-		// A client with a secret authenticates at the device authorization
-		// endpoint too (RFC 8628 §3.1); x/oauth2 sends only client_id there.
-		opts = append(opts, oauth2.SetAuthURLParam("client_secret", o.OAuth2.ClientSecret))
+	// A client with a secret authenticates at the device authorization
+	// endpoint too (RFC 8628 §3.1), the way it does at the token endpoint;
+	// x/oauth2 sends only client_id there.
+	actx, opts := hctx, o.requestOptions()
+	if secret := o.OAuth2.ClientSecret; secret != "" {
+		if o.OAuth2.Endpoint.AuthStyle == oauth2.AuthStyleInHeader {
+			actx = context.WithValue(ctx, oauth2.HTTPClient, withBasicAuth(o.HTTPClient, o.OAuth2.ClientID, secret))
+		} else {
+			opts = append(opts, oauth2.SetAuthURLParam("client_secret", secret))
+		}
 	}
-	da, err := o.OAuth2.DeviceAuth(hctx, opts...)
+	da, err := o.OAuth2.DeviceAuth(actx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("start device sign-in: %w", tokenError(err))
 	}
@@ -78,4 +85,27 @@ func Device(ctx context.Context, o Options) (*Result, error) {
 		return nil, fmt.Errorf("device sign-in: %w", err)
 	}
 	return o.finish(ctx, tok, "")
+}
+
+// withBasicAuth returns a copy of c that sends id and secret as HTTP Basic
+// credentials, form-encoded first as RFC 6749 §2.3.1 says.
+func withBasicAuth(c *http.Client, id, secret string) *http.Client {
+	cc := *c
+	base := c.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	cc.Transport = basicAuth{base: base, id: url.QueryEscape(id), secret: url.QueryEscape(secret)}
+	return &cc
+}
+
+type basicAuth struct {
+	base       http.RoundTripper
+	id, secret string
+}
+
+func (b basicAuth) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.SetBasicAuth(b.id, b.secret)
+	return b.base.RoundTrip(r)
 }

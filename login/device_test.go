@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/oauth2"
 )
 
 func TestDevice(t *testing.T) {
@@ -168,5 +170,44 @@ func TestBrowserEnvCommand(t *testing.T) {
 	}, "linux", os.Stderr)
 	if err := open(context.Background(), "http://x/"); err == nil || !strings.Contains(err.Error(), "$BROWSER") {
 		t.Errorf("missing $BROWSER: %v", err)
+	}
+}
+
+// TestDeviceClientSecret: a client with a secret authenticates at the
+// device authorization endpoint the way it does at the token endpoint.
+func TestDeviceClientSecret(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		style oauth2.AuthStyle
+		want  string
+	}{
+		{"form body", oauth2.AuthStyleInParams, "post s3cr:t"},
+		// Form-encoded before the Basic encoding (RFC 6749 §2.3.1).
+		{"Basic header", oauth2.AuthStyleInHeader, "basic cli:s3cr%3At"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeIdP(t)
+			o := f.options()
+			o.OAuth2.ClientSecret = "s3cr:t"
+			o.OAuth2.Endpoint.AuthStyle = tt.style
+			if _, err := Device(context.Background(), o); err != nil {
+				t.Fatal(err)
+			}
+			f.mu.Lock()
+			got := f.deviceAuth
+			f.mu.Unlock()
+			if len(got) != 1 || got[0] != tt.want {
+				t.Errorf("device authorization requests authenticated as %q, want [%q]", got, tt.want)
+			}
+		})
+	}
+	f := newFakeIdP(t)
+	if _, err := Device(context.Background(), f.options()); err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if got := f.deviceAuth; len(got) != 1 || got[0] != "none" {
+		t.Errorf("a public client authenticated as %q, want [none]", got)
 	}
 }

@@ -45,6 +45,7 @@ type fakeIdP struct {
 	tokenError    string // OAuth error code from the token endpoint
 	deviceResult  string // "" (approve on first poll), "access_denied", "expired_token", "pending"
 	polls         int
+	deviceAuth    []string // per device authorization request: "basic ID:SECRET", "post SECRET" or "none"
 }
 
 type grant struct {
@@ -222,6 +223,15 @@ func (f *fakeIdP) idToken(nonce string) string {
 
 func (f *fakeIdP) device(w http.ResponseWriter, r *http.Request) {
 	_ = r.ParseForm()
+	how := "none"
+	if id, secret, ok := r.BasicAuth(); ok {
+		how = "basic " + id + ":" + secret
+	} else if s := r.PostForm.Get("client_secret"); s != "" {
+		how = "post " + s
+	}
+	f.mu.Lock()
+	f.deviceAuth = append(f.deviceAuth, how)
+	f.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"device_code":               "dc-" + rand.Text(),

@@ -10,15 +10,19 @@ import (
 	"net/url"
 	"strings"
 
+	"golang.org/x/oauth2"
+
 	"github.com/authctl/authctl/keychain"
 )
 
 // Client is who asks for a revocation: the client ID, and the client
-// secret for a provider that issued one (sent in the form body,
-// client_secret_post).
+// secret for a provider that issued one, sent in the form body
+// (client_secret_post) or, with Basic, as HTTP Basic credentials
+// (client_secret_basic).
 type Client struct {
 	ID     string
 	Secret string
+	Basic  bool
 }
 
 // Revoke asks the provider to revoke tok at endpoint (RFC 7009) as client.
@@ -28,9 +32,13 @@ func Revoke(ctx context.Context, client *http.Client, endpoint string, as Client
 	if client == nil {
 		client = http.DefaultClient
 	}
-	form := url.Values{"token": {tok}, "token_type_hint": {hint}, "client_id": {as.ID}}
-	if as.Secret != "" {
-		form.Set("client_secret", as.Secret)
+	form := url.Values{"token": {tok}, "token_type_hint": {hint}}
+	basic := as.Secret != "" && as.Basic
+	if !basic {
+		form.Set("client_id", as.ID)
+		if as.Secret != "" {
+			form.Set("client_secret", as.Secret)
+		}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
@@ -38,6 +46,9 @@ func Revoke(ctx context.Context, client *http.Client, endpoint string, as Client
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
+	if basic {
+		req.SetBasicAuth(url.QueryEscape(as.ID), url.QueryEscape(as.Secret))
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("revoke: %w", err)
@@ -93,11 +104,12 @@ func (s *Source) Logout(ctx context.Context, endpoint string) (RevokeResult, err
 		endpoint = ""
 	}
 	if c != nil && endpoint != "" {
+		as := s.revocationClient(ctx, c)
 		for _, t := range []struct{ tok, hint string }{{c.RefreshToken, "refresh_token"}, {c.AccessToken, "access_token"}} {
 			if t.tok == "" {
 				continue
 			}
-			if err := Revoke(ctx, s.HTTPClient, endpoint, Client{ID: c.ClientID, Secret: c.ClientSecret}, t.tok, t.hint); err != nil {
+			if err := Revoke(ctx, s.HTTPClient, endpoint, as, t.tok, t.hint); err != nil {
 				res.Revoked = false
 				res.Err = err
 				break
@@ -108,6 +120,19 @@ func (s *Source) Logout(ctx context.Context, endpoint string) (RevokeResult, err
 		return res, fmt.Errorf("delete credential: %w", err)
 	}
 	return res, nil
+}
+
+// revocationClient is how c's client authenticates at the revocation
+// endpoint: as at the token endpoint (RFC 7009 §2.1), so a client secret
+// goes in a Basic header when the token endpoint takes it there.
+func (s *Source) revocationClient(ctx context.Context, c *Credential) Client {
+	as := Client{ID: c.ClientID, Secret: c.ClientSecret}
+	if as.Secret != "" && s.Endpoint != nil {
+		if ep, err := s.Endpoint(ctx); err == nil && ep.AuthStyle == oauth2.AuthStyleInHeader {
+			as.Basic = true
+		}
+	}
+	return as
 }
 
 // loadAny reads the stored credential whatever issuer it names; nil when

@@ -2,10 +2,13 @@ package token_test
 
 import (
 	"context"
+	"encoding/base64"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/oauth2"
 
 	"github.com/authctl/authctl/keychain/keychaintest"
 )
@@ -155,6 +158,31 @@ func TestLogoutRevokesWithClientSecret(t *testing.T) {
 	for i, r := range reqs {
 		if r.Form.Get("client_secret") != "s3cr3t" || r.Form.Get("client_id") != clientID {
 			t.Errorf("request %d form = %v, want client_id and client_secret", i, r.Form)
+		}
+	}
+}
+
+func TestLogoutRevokesWithBasicAuthWhenTheTokenEndpointDoes(t *testing.T) {
+	store := keychaintest.New()
+	p := newIdP(t, func(w http.ResponseWriter, _ *http.Request, _ int) { w.WriteHeader(http.StatusOK) })
+	c := cred("AT0", "RT0", time.Now().Add(time.Hour))
+	c.ClientSecret = "s3cr:t"
+	put(t, store, c)
+	s := source(store, p)
+	s.Endpoint = func(context.Context) (oauth2.Endpoint, error) {
+		return oauth2.Endpoint{TokenURL: p.srv.URL + "/token", AuthStyle: oauth2.AuthStyleInHeader}, nil
+	}
+	if _, err := s.Logout(context.Background(), p.srv.URL+"/revoke"); err != nil {
+		t.Fatal(err)
+	}
+	reqs := p.requests()
+	if len(reqs) != 2 {
+		t.Fatalf("%d revocation requests, want 2", len(reqs))
+	}
+	want := "Basic " + base64.StdEncoding.EncodeToString([]byte(clientID+":s3cr%3At"))
+	for i, r := range reqs {
+		if r.Auth != want || r.Form.Has("client_secret") {
+			t.Errorf("request %d: Authorization %q, form %v; want %q and no secret in the form", i, r.Auth, r.Form, want)
 		}
 	}
 }
