@@ -43,6 +43,7 @@ var settings = []setting{
 	{Key: "revocation_url", Flag: "revocation-url", Env: "AUTHCTL_REVOCATION_URL", Usage: "revocation endpoint (instead of discovery)"},
 	{Key: "userinfo_url", Flag: "userinfo-url", Env: "AUTHCTL_USERINFO_URL", Usage: "userinfo endpoint (instead of discovery)"},
 	{Key: "jwks_url", Flag: "jwks-url", Env: "AUTHCTL_JWKS_URL", Usage: "JWKS URL for ID-token signatures (instead of discovery)"},
+	{Key: "consent_prompt", Flag: "consent-prompt", Env: "AUTHCTL_CONSENT_PROMPT", Default: true, Usage: "with offline_access, send prompt=consent as OIDC Core asks; false where the provider issues refresh tokens without it (Entra ID)"},
 	{Key: "auth_params", Flag: "auth-param", Env: "AUTHCTL_AUTH_PARAMS", Default: map[string]string{}, Usage: "extra authorization request parameters, key=value (repeatable), e.g. audience=https://api.example.com"},
 	{Key: "base_url", Flag: "base-url", Env: "AUTHCTL_BASE_URL", Usage: "base URL that authctl curl puts before a URL starting with /"},
 	{Key: "insecure_storage", Flag: "insecure-storage", Env: "AUTHCTL_INSECURE_STORAGE", Default: false, Usage: "store the credential in a 0600 file instead of the keychain"},
@@ -67,6 +68,7 @@ type Profile struct {
 	UserinfoURL     string
 	JWKSURL         string
 	AuthParams      map[string]string
+	ConsentPrompt   bool
 	BaseURL         string
 	InsecureStorage bool
 	KeychainTimeout time.Duration
@@ -301,6 +303,10 @@ func (p *Profile) set(key string, raw any) error {
 		p.BaseURL, err = str()
 	case "insecure_storage":
 		if p.InsecureStorage, err = cast.ToBoolE(raw); err != nil {
+			err = fmt.Errorf("%v is not true or false", raw)
+		}
+	case "consent_prompt":
+		if p.ConsentPrompt, err = cast.ToBoolE(raw); err != nil {
 			err = fmt.Errorf("%v is not true or false", raw)
 		}
 	case "keychain_timeout":

@@ -151,6 +151,7 @@ func (a *app) runLogin(c *cobra.Command, o loginOptions) error {
 		Port:                  p.Port,
 		CallbackPath:          p.CallbackPath,
 		Prompt:                o.prompt,
+		NoOfflineConsent:      !p.ConsentPrompt,
 		MaxAge:                o.maxAge,
 		ACRValues:             o.acrValues,
 		ExtraParams:           p.AuthParams,

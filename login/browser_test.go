@@ -60,17 +60,21 @@ func TestAuthorizationParameters(t *testing.T) {
 		maxAge time.Duration
 		acr    []string
 		want   url.Values // "" means absent
+		// noOfflineConsent sets Options.NoOfflineConsent
+		noOfflineConsent bool
 	}{
-		{"offline asks consent", []string{"openid", "offline_access"}, "", 0, nil, url.Values{"prompt": {"consent"}}},
-		{"no offline, no prompt", []string{"openid"}, "", 0, nil, url.Values{"prompt": {""}}},
+		{"offline asks consent", []string{"openid", "offline_access"}, "", 0, nil, url.Values{"prompt": {"consent"}}, false},
+		{"no offline, no prompt", []string{"openid"}, "", 0, nil, url.Values{"prompt": {""}}, false},
 		{"step-up with offline", []string{"openid", "offline_access"}, "login", 5 * time.Minute, []string{"urn:mfa", "phr"},
-			url.Values{"prompt": {"login consent"}, "max_age": {"300"}, "acr_values": {"urn:mfa phr"}}},
-		{"prompt none stays none", []string{"offline_access"}, "none", 0, nil, url.Values{"prompt": {"none"}}},
-		{"consent not doubled", []string{"offline_access"}, "consent", 0, nil, url.Values{"prompt": {"consent"}}},
+			url.Values{"prompt": {"login consent"}, "max_age": {"300"}, "acr_values": {"urn:mfa phr"}}, false},
+		{"prompt none stays none", []string{"offline_access"}, "none", 0, nil, url.Values{"prompt": {"none"}}, false},
+		{"consent not doubled", []string{"offline_access"}, "consent", 0, nil, url.Values{"prompt": {"consent"}}, false},
+		{"offline without forced consent", []string{"openid", "offline_access"}, "", 0, nil, url.Values{"prompt": {""}}, true},
+		{"step-up without forced consent", []string{"offline_access"}, "login", 0, nil, url.Values{"prompt": {"login"}}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o := Options{Prompt: tt.prompt, MaxAge: tt.maxAge, ACRValues: tt.acr}
+			o := Options{Prompt: tt.prompt, MaxAge: tt.maxAge, ACRValues: tt.acr, NoOfflineConsent: tt.noOfflineConsent}
 			o.OAuth2.Scopes = tt.scopes
 			q := mustQuery(t, o.OAuth2.AuthCodeURL("s", o.requestOptions()...))
 			for k, v := range tt.want {

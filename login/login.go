@@ -60,8 +60,13 @@ type Options struct {
 
 	// Prompt is the OIDC `prompt` parameter ("login" forces a fresh
 	// authentication). When the scopes contain offline_access, "consent"
-	// is added (OIDC Core §11) unless Prompt is "none".
+	// is added (OIDC Core §11) unless Prompt is "none" or
+	// NoOfflineConsent is set.
 	Prompt string
+	// NoOfflineConsent keeps offline_access from adding prompt=consent,
+	// for providers that issue refresh tokens without it and where a
+	// forced consent page is a burden (Microsoft Entra ID).
+	NoOfflineConsent bool
 	// MaxAge, when positive, is sent as `max_age` in whole seconds.
 	MaxAge time.Duration
 	// ACRValues, when not empty, are sent as `acr_values`.
@@ -259,7 +264,7 @@ func (o Options) wantsOffline() bool { return slices.Contains(o.OAuth2.Scopes, "
 // prompt returns the `prompt` value to send, or "".
 func (o Options) prompt() string {
 	p := strings.Fields(o.Prompt)
-	if o.wantsOffline() && !slices.Contains(p, "none") && !slices.Contains(p, "consent") {
+	if o.wantsOffline() && !o.NoOfflineConsent && !slices.Contains(p, "none") && !slices.Contains(p, "consent") {
 		p = append(p, "consent")
 	}
 	return strings.Join(p, " ")
