@@ -39,8 +39,8 @@ type SplitOptions struct {
 
 // Lister is implemented by stores that can list the account names they
 // hold. NewSplit uses it, when the inner store has it, to delete parts that
-// an interrupted update left behind. It may return an error matching
-// errors.ErrUnsupported.
+// an interrupted update left behind; a store that cannot list must not
+// implement it, so that NewSplit keeps a journal instead.
 type Lister interface {
 	Accounts(ctx context.Context) ([]string, error)
 }
@@ -63,8 +63,11 @@ type split struct {
 // replaces the head, then deletes the old parts, so a failure or a crash at
 // any point leaves the old or the new secret readable, never neither. Get
 // of a head whose parts are missing or damaged returns an error matching
-// ErrCorrupt. Delete removes the head, the parts it names and, when inner
-// is a Lister, parts of older generations too.
+// ErrCorrupt. Delete removes the head, the parts it names and the parts an
+// interrupted Set left behind: found by listing when inner is a Lister,
+// else through a journal item ("<account>#journal") that names, until a
+// Set has finished, the generation it writes and the one it replaces; the
+// next Set or Delete deletes whichever of them the head does not name.
 //
 // Account names must not contain '#'.
 func NewSplit(inner Store, opts SplitOptions) Store {
@@ -114,6 +117,40 @@ func parseHead(b []byte) (h head, ok bool, err error) {
 		return head{}, true, fmt.Errorf("%w: unreadable head item", ErrCorrupt)
 	}
 	return h, true, nil
+}
+
+// journalName is the account name of account's journal item.
+func journalName(account string) string { return account + "#journal" }
+
+// canList reports whether inner can list its items, so that no journal is
+// needed to find leftover parts.
+func (s *split) canList() bool {
+	_, ok := s.inner.(Lister)
+	return ok
+}
+
+// sweepJournal deletes the parts of every generation named by a journal
+// left by an unfinished Set, except the one the head (current) names, and
+// then the journal. A store that can list its items keeps no journal.
+func (s *split) sweepJournal(ctx context.Context, account string, current head) error {
+	if s.canList() {
+		return nil
+	}
+	b, err := s.inner.Get(ctx, journalName(account))
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if h, ok, err := parseHead([]byte(line)); ok && err == nil && h.gen != current.gen {
+			if err := s.deleteParts(ctx, account, h); err != nil {
+				return err
+			}
+		}
+	}
+	return s.inner.Delete(ctx, journalName(account))
 }
 
 // partName is the account name of part n of generation gen.
@@ -193,18 +230,42 @@ func (s *split) Set(ctx context.Context, account string, secret []byte) error {
 		return err
 	}
 	oldHead, oldSplit, _ := parseHead(old)
+	if err := s.sweepJournal(ctx, account, oldHead); err != nil {
+		return err
+	}
 
-	if len(secret) <= s.maxItem && !bytes.HasPrefix(secret, []byte(headPrefix)) {
-		if err := s.inner.Set(ctx, account, secret); err != nil {
-			return err
-		}
-	} else {
+	whole := len(secret) <= s.maxItem && !bytes.HasPrefix(secret, []byte(headPrefix))
+	var h head
+	if !whole {
 		gen, err := s.newGen()
 		if err != nil {
 			return err
 		}
 		sum := sha256.Sum256(secret)
-		h := head{gen: gen, parts: (len(secret) + s.maxItem - 1) / s.maxItem, size: len(secret), sum: hex.EncodeToString(sum[:])}
+		h = head{gen: gen, parts: (len(secret) + s.maxItem - 1) / s.maxItem, size: len(secret), sum: hex.EncodeToString(sum[:])}
+	}
+	journaled := !s.canList() && (!whole || oldSplit)
+	if journaled {
+		// Until the head names the new parts and the old ones are gone,
+		// only the journal knows which of them will be garbage.
+		var lines []string
+		if !whole {
+			lines = append(lines, h.String())
+		}
+		if oldSplit {
+			lines = append(lines, oldHead.String())
+		}
+		if err := s.inner.Set(ctx, journalName(account), []byte(strings.Join(lines, "\n"))); err != nil {
+			return err
+		}
+	}
+
+	if whole {
+		if err := s.inner.Set(ctx, account, secret); err != nil {
+			return err
+		}
+	} else {
+		gen := h.gen
 		for i := range h.parts {
 			chunk := secret[i*s.maxItem : min((i+1)*s.maxItem, len(secret))]
 			if err := s.inner.Set(ctx, partName(account, gen, i), chunk); err != nil {
@@ -222,10 +283,14 @@ func (s *split) Set(ctx context.Context, account string, secret []byte) error {
 		}
 	}
 	// The new secret is whole; the old parts are garbage now. Failing to
-	// delete them loses nothing, so their errors are not reported (Delete
-	// sweeps leftovers where the store can list them).
-	if oldSplit {
-		s.deleteParts(ctx, account, oldHead)
+	// delete them loses nothing, so their errors are not reported: the
+	// journal keeps naming them (or the store can list them), and the next
+	// Set or Delete sweeps them.
+	if oldSplit && s.deleteParts(ctx, account, oldHead) != nil {
+		return nil
+	}
+	if journaled {
+		s.inner.Delete(ctx, journalName(account))
 	}
 	return nil
 }
@@ -270,6 +335,9 @@ func (s *split) Delete(ctx context.Context, account string) error {
 		if err := s.deleteParts(ctx, account, h); err != nil {
 			return fmt.Errorf("delete parts of %s: %w", account, err)
 		}
+	}
+	if err := s.sweepJournal(ctx, account, head{}); err != nil {
+		return fmt.Errorf("delete leftover parts of %s: %w", account, err)
 	}
 	l, ok := s.inner.(Lister)
 	if !ok {

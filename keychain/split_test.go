@@ -108,18 +108,30 @@ var errCrash = errors.New("injected crash")
 // keychain "crashes" (this write and every later one fail) at each write
 // and delete in turn. Afterwards the old credential must be readable when
 // Set failed, the new one when it succeeded: never neither.
+// unlisted hides the fake's Accounts method, as the macOS and Windows
+// keychains have none: leftovers must then be found through the journal.
+type unlisted struct{ keychain.Store }
+
 func TestSplitUpdateSurvivesACrashAtEveryWrite(t *testing.T) {
 	t.Parallel()
 	sizes := map[string]int{"small": 500, "large": 9000, "larger": 16 << 10}
-	for _, tc := range []struct{ from, to string }{
-		{"large", "larger"}, {"larger", "large"}, {"small", "large"}, {"large", "small"}, {"large", "large"},
+	for _, tc := range []struct {
+		from, to string
+		listing  bool // whether the store can list its items (Secret Service) or not (macOS, Windows)
+	}{
+		{"large", "larger", true}, {"larger", "large", true}, {"small", "large", true}, {"large", "small", true}, {"large", "large", true},
+		{"large", "larger", false}, {"larger", "large", false}, {"small", "large", false}, {"large", "small", false}, {"large", "large", false},
 	} {
-		t.Run(tc.from+"-to-"+tc.to, func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s-to-%s-listing-%v", tc.from, tc.to, tc.listing), func(t *testing.T) {
 			t.Parallel()
 			for crashAt := 0; ; crashAt++ {
 				ctx := context.Background()
 				fake := keychaintest.New(keychaintest.Platform("darwin"))
-				s := keychain.NewSplit(fake, keychain.SplitOptions{})
+				var inner keychain.Store = fake
+				if !tc.listing {
+					inner = unlisted{fake}
+				}
+				s := keychain.NewSplit(inner, keychain.SplitOptions{})
 				old, next := credential(sizes[tc.from], "old"), credential(sizes[tc.to], "new")
 				if err := s.Set(ctx, "work", old); err != nil {
 					t.Fatal(err)
@@ -329,5 +341,47 @@ func TestSplitKeepsPartsWhenTheHeadWriteTimesOut(t *testing.T) {
 	}
 	if parts == 0 {
 		t.Error("the new parts were deleted although the timed-out head write may still land")
+	}
+}
+
+// TestSplitJournalSweepsLeftoversWithoutListing: on a keychain that cannot
+// list its items, parts of an update cut short are deleted by the next
+// update, and a finished update leaves no journal behind.
+func TestSplitJournalSweepsLeftoversWithoutListing(t *testing.T) {
+	ctx := context.Background()
+	fake := keychaintest.New(keychaintest.Platform("windows"))
+	s := keychain.NewSplit(unlisted{fake}, keychain.SplitOptions{})
+	if err := s.Set(ctx, "work", credential(9000, "one")); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := fake.Items()["work#journal"]; ok {
+		t.Error("a finished update left its journal")
+	}
+	// The machine dies after the second part of the next update.
+	writes := 0
+	fake.SetHook(func(op keychaintest.Op, _ string) error {
+		if op == keychaintest.OpGet {
+			return nil
+		}
+		if writes++; writes > 3 { // journal, part 0, part 1
+			return errCrash
+		}
+		return nil
+	})
+	if err := s.Set(ctx, "work", credential(9000, "two")); err == nil {
+		t.Fatal("Set succeeded through the crash")
+	}
+	fake.SetHook(nil)
+	before := len(fake.Items())
+	if err := s.Set(ctx, "work", credential(9000, "three")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get(ctx, "work")
+	if err != nil || !bytes.Equal(got, credential(9000, "three")) {
+		t.Fatalf("Get = %d bytes, %v", len(got), err)
+	}
+	want := 1 + (9000+keychain.DefaultItemSize-1)/keychain.DefaultItemSize // the head and its parts
+	if items := fake.Items(); len(items) != want {
+		t.Errorf("%d items after the next update (%d before it), want %d: %v", len(items), before, want, keys(items))
 	}
 }

@@ -2,10 +2,7 @@
 
 package keychain
 
-import (
-	"context"
-	"errors"
-)
+import "context"
 
 // preflight has nothing to check outside Linux.
 func (s *system) preflight() error { return nil }
@@ -15,10 +12,8 @@ func (s *system) get(_ context.Context, account string) ([]byte, error) {
 	return getKeyring(account)
 }
 
-// Accounts is not supported outside Linux: go-keyring cannot list items.
-func (s *system) Accounts(context.Context) ([]string, error) {
-	return nil, errors.ErrUnsupported
-}
+// Outside Linux the system store has no Accounts method (go-keyring cannot
+// list items there), so NewSplit keeps a journal to find leftover parts.
 
 // dbusErrorName is empty outside Linux.
 func dbusErrorName(error) string { return "" }
