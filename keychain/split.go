@@ -11,6 +11,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // DefaultItemSize is the most bytes NewSplit puts in one keychain item
@@ -20,6 +21,10 @@ import (
 // `security -i` line holding the base64 of the secret, the service and the
 // account), the Secret Service has no limit seen.
 const DefaultItemSize = 2000
+
+// maxReadAttempts bounds how often Get reads a head again whose parts a
+// concurrent Set replaced under it.
+const maxReadAttempts = 8
 
 // minItemSize keeps room for the head item, which names the parts.
 const minItemSize = 256
@@ -192,11 +197,17 @@ func (s *split) Get(ctx context.Context, account string) ([]byte, error) {
 			return v, err
 		}
 		// A concurrent Set may have replaced the head and deleted the parts
-		// just read: read again while the head keeps changing.
-		if attempt >= 3 || (prev != nil && bytes.Equal(prev, b)) {
+		// just read: read again while the head keeps changing, after a
+		// pause that gives the writer time to finish.
+		if attempt >= maxReadAttempts-1 || (prev != nil && bytes.Equal(prev, b)) {
 			return nil, err
 		}
 		prev = b
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(time.Duration(attempt+1) * time.Millisecond):
+		}
 	}
 }
 
