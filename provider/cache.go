@@ -132,11 +132,6 @@ func (r Resolver) Resolve(ctx context.Context, profile, issuer string, explicit 
 		if m.Issuer == "" {
 			m.Issuer = issuer
 		}
-		if len(m.TokenEndpointAuthMethods) == 0 {
-			// Hand-set endpoints say nothing of client authentication;
-			// the form body is what servers without discovery (GitHub) take.
-			m.TokenEndpointAuthMethods = []string{"client_secret_post"}
-		}
 		if err := m.Validate(); err != nil {
 			return nil, fmt.Errorf("endpoint settings: %w", err)
 		}
