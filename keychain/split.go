@@ -276,11 +276,10 @@ func (s *split) Set(ctx context.Context, account string, secret []byte) error {
 			return err
 		}
 	} else {
-		gen := h.gen
 		for i := range h.parts {
 			chunk := secret[i*s.maxItem : min((i+1)*s.maxItem, len(secret))]
-			if err := s.inner.Set(ctx, partName(account, gen, i), chunk); err != nil {
-				s.deleteParts(ctx, account, head{gen: gen, parts: i})
+			if err := s.inner.Set(ctx, partName(account, h.gen, i), chunk); err != nil {
+				s.deleteParts(ctx, account, head{gen: h.gen, parts: i})
 				return err
 			}
 		}

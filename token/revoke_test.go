@@ -142,47 +142,46 @@ func TestLogoutWithoutEndpointOrCredential(t *testing.T) {
 	}
 }
 
+// TestLogoutRevokesWithClientSecret: a client with a secret authenticates
+// at the revocation endpoint as at the token endpoint: in the form body, or
+// in a Basic header (form-encoded first) when the token endpoint takes it
+// there.
 func TestLogoutRevokesWithClientSecret(t *testing.T) {
-	store := keychaintest.New()
-	p := newIdP(t, func(w http.ResponseWriter, _ *http.Request, _ int) { w.WriteHeader(http.StatusOK) })
-	c := cred("AT0", "RT0", time.Now().Add(time.Hour))
-	c.ClientSecret = "s3cr3t"
-	put(t, store, c)
-	if _, err := source(store, p).Logout(context.Background(), p.srv.URL+"/revoke"); err != nil {
-		t.Fatal(err)
-	}
-	reqs := p.requests()
-	if len(reqs) != 2 {
-		t.Fatalf("%d revocation requests, want 2", len(reqs))
-	}
-	for i, r := range reqs {
-		if r.Form.Get("client_secret") != "s3cr3t" || r.Form.Get("client_id") != clientID {
-			t.Errorf("request %d form = %v, want client_id and client_secret", i, r.Form)
-		}
-	}
-}
-
-func TestLogoutRevokesWithBasicAuthWhenTheTokenEndpointDoes(t *testing.T) {
-	store := keychaintest.New()
-	p := newIdP(t, func(w http.ResponseWriter, _ *http.Request, _ int) { w.WriteHeader(http.StatusOK) })
-	c := cred("AT0", "RT0", time.Now().Add(time.Hour))
-	c.ClientSecret = "s3cr:t"
-	put(t, store, c)
-	s := source(store, p)
-	s.Endpoint = func(context.Context) (oauth2.Endpoint, error) {
-		return oauth2.Endpoint{TokenURL: p.srv.URL + "/token", AuthStyle: oauth2.AuthStyleInHeader}, nil
-	}
-	if _, err := s.Logout(context.Background(), p.srv.URL+"/revoke"); err != nil {
-		t.Fatal(err)
-	}
-	reqs := p.requests()
-	if len(reqs) != 2 {
-		t.Fatalf("%d revocation requests, want 2", len(reqs))
-	}
-	want := "Basic " + base64.StdEncoding.EncodeToString([]byte(clientID+":s3cr%3At"))
-	for i, r := range reqs {
-		if r.Auth != want || r.Form.Has("client_secret") {
-			t.Errorf("request %d: Authorization %q, form %v; want %q and no secret in the form", i, r.Auth, r.Form, want)
-		}
+	for _, tt := range []struct {
+		name  string
+		style oauth2.AuthStyle
+		check func(r request) bool
+		want  string
+	}{
+		{"form body", oauth2.AuthStyleInParams, func(r request) bool {
+			return r.Form.Get("client_secret") == "s3cr:t" && r.Form.Get("client_id") == clientID && r.Auth == ""
+		}, "client_id and client_secret in the form only"},
+		{"Basic header", oauth2.AuthStyleInHeader, func(r request) bool {
+			return r.Auth == "Basic "+base64.StdEncoding.EncodeToString([]byte(clientID+":s3cr%3At")) && !r.Form.Has("client_secret")
+		}, "Basic " + clientID + ":s3cr%3At and no secret in the form"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			store := keychaintest.New()
+			p := newIdP(t, func(w http.ResponseWriter, _ *http.Request, _ int) { w.WriteHeader(http.StatusOK) })
+			c := cred("AT0", "RT0", time.Now().Add(time.Hour))
+			c.ClientSecret = "s3cr:t"
+			put(t, store, c)
+			s := source(store, p)
+			s.Endpoint = func(context.Context) (oauth2.Endpoint, error) {
+				return oauth2.Endpoint{TokenURL: p.srv.URL + "/token", AuthStyle: tt.style}, nil
+			}
+			if _, err := s.Logout(context.Background(), p.srv.URL+"/revoke"); err != nil {
+				t.Fatal(err)
+			}
+			reqs := p.requests()
+			if len(reqs) != 2 {
+				t.Fatalf("%d revocation requests, want 2", len(reqs))
+			}
+			for i, r := range reqs {
+				if !tt.check(r) {
+					t.Errorf("request %d: Authorization %q, form %v; want %s", i, r.Auth, r.Form, tt.want)
+				}
+			}
+		})
 	}
 }
