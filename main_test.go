@@ -119,7 +119,6 @@ func setupScript(env *testscript.Env) error {
 
 // scriptState is what a script's custom commands share.
 type scriptState struct {
-	mu  sync.Mutex
 	idp *testidp.IdP
 	api *testapi.API
 }

@@ -144,18 +144,6 @@ func (s *system) Delete(ctx context.Context, account string) error {
 	return nil
 }
 
-// getKeyring reads through go-keyring (the path on macOS and Windows).
-func getKeyring(account string) ([]byte, error) {
-	v, err := keyring.Get(Service, account)
-	if errors.Is(err, keyring.ErrNotFound) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, err
-	}
-	return []byte(v), nil
-}
-
 // bounded runs fn in its own goroutine and waits for it at most timeout
 // and at most until ctx ends. When the limit passes first, the error
 // matches ErrUnavailable and ErrTimeout and names the limit; when ctx ends

@@ -2,7 +2,12 @@
 
 package keychain
 
-import "context"
+import (
+	"context"
+	"errors"
+
+	"github.com/zalando/go-keyring"
+)
 
 // preflight has nothing to check outside Linux.
 func (s *system) preflight() error { return nil }
@@ -17,3 +22,15 @@ func (s *system) get(_ context.Context, account string) ([]byte, error) {
 
 // dbusErrorName is empty outside Linux.
 func dbusErrorName(error) string { return "" }
+
+// getKeyring reads through go-keyring (the path on macOS and Windows).
+func getKeyring(account string) ([]byte, error) {
+	v, err := keyring.Get(Service, account)
+	if errors.Is(err, keyring.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []byte(v), nil
+}
