@@ -138,6 +138,7 @@ func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args 
 		"interact": cmdInteract,
 		"holdport": cmdHoldPort,
 		"waitfile": cmdWaitFile,
+		"expand":   cmdExpand,
 
 		"bus":         cmdBus,
 		"keyring":     cmdKeyring,
@@ -401,6 +402,21 @@ func cmdParallel(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	}
 	fmt.Fprint(ts.Stdout(), outs[0])
+}
+
+// cmdExpand copies a file of the script with the script's variables
+// ($VAR, ${VAR}) replaced, for config files that name $PROFILE or
+// $ISSUER; the target's directory is created:
+//
+//	expand SRC DST
+func cmdExpand(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: expand SRC DST")
+	}
+	out := os.Expand(ts.ReadFile(args[0]), ts.Getenv)
+	dst := ts.MkAbs(args[1])
+	ts.Check(os.MkdirAll(filepath.Dir(dst), 0o700))
+	ts.Check(os.WriteFile(dst, []byte(out), 0o600))
 }
 
 // cmdNoFile asserts that no file under DIR contains the text of file

@@ -1,5 +1,10 @@
 package cmd
 
+import (
+	"slices"
+	"strings"
+)
+
 // Environment returns the name of every environment variable authctl
 // reads: the settings' AUTHCTL_* variables, AUTHCTL_PROFILE,
 // AUTHCTL_CONFIG, AUTHCTL_CLIENT_SECRET, and those of the system it runs
@@ -22,3 +27,33 @@ func Environment() []string {
 // SecretEnvironment returns the variables among Environment that hold
 // secrets: a program authctl starts (the browser) must not inherit them.
 func SecretEnvironment() []string { return []string{clientSecretEnv} }
+
+// outputEnvironment are the AUTHCTL_* variables authctl sets for the
+// commands it runs (authctl exec), which may run authctl again.
+var outputEnvironment = []string{"AUTHCTL_ACCESS_TOKEN", "AUTHCTL_ID_TOKEN"}
+
+// checkEnvironment rejects an AUTHCTL_* variable that means nothing to
+// authctl: a misspelt setting would otherwise be ignored in silence.
+func (f *Factory) checkEnvironment() error {
+	if f.deps.Environ == nil {
+		return nil
+	}
+	var known []string
+	for _, k := range append(Environment(), outputEnvironment...) {
+		if strings.HasPrefix(k, "AUTHCTL_") {
+			known = append(known, k)
+		}
+	}
+	for _, kv := range f.deps.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(k, "AUTHCTL_") || slices.Contains(known, k) {
+			continue
+		}
+		hint := ""
+		if s := closest(k, known); s != "" {
+			hint = "; did you mean $" + s + "?"
+		}
+		return usageErrorf("$%s is not a variable authctl knows%s (see: authctl help environment)", k, hint)
+	}
+	return nil
+}

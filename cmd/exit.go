@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/authctl/authctl/curl"
 	"github.com/authctl/authctl/token"
@@ -87,3 +88,6 @@ func message(err error, interrupted bool) string {
 	}
 	return "authctl: " + oneLine(err.Error())
 }
+
+// oneLine joins s's lines and runs of white space into single spaces.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -25,7 +25,7 @@ func TestExitCode(t *testing.T) {
 		{"usage", usageErrorf("unknown --format %q", "yaml"), false, 2},
 		{"wrapped usage", fmt.Errorf("config: %w", usageErrorf("bad")), false, 2},
 		{"login required", loginReq, false, 4},
-		{"login required with next step", needLogin(loginReq, "work"), false, 4},
+		{"login required with next step", needLogin(loginReq, testProfileNamed("work")), false, 4},
 		{"wrapped ErrLoginRequired", fmt.Errorf("refresh: %w", token.ErrLoginRequired), false, 4},
 		{"login required inside url.Error (curl)", &url.Error{Op: "Get", URL: "https://api", Err: loginReq}, false, 4},
 		{"curl --fail", &curl.ExitError{Code: 22, Msg: "The requested URL returned error: 404"}, false, 22},
@@ -64,9 +64,9 @@ func TestMessage(t *testing.T) {
 		{"curl prints its own", &curl.ExitError{Code: 22}, false, ""},
 		{"silent", &silentError{code: 4}, false, ""},
 		{"interrupted", context.Canceled, true, "authctl: interrupted"},
-		{"login required names the next step", needLogin(&token.LoginRequiredError{Reason: "not logged in (profile \"default\")"}, "default"),
+		{"login required names the next step", needLogin(&token.LoginRequiredError{Reason: "not logged in (profile \"default\")"}, testProfileNamed("default")),
 			false, `authctl: not logged in (profile "default"); run: authctl login`},
-		{"other profile", needLogin(token.ErrLoginRequired, "work"), false, "authctl: login required; run: authctl login -p work"},
+		{"other profile", needLogin(token.ErrLoginRequired, testProfileNamed("work")), false, "authctl: login required; run: authctl login -p work"},
 		{"multi-line error becomes one line", errors.New("first\nsecond"), false, "authctl: first second"},
 	}
 	for _, tt := range tests {
@@ -80,4 +80,9 @@ func TestMessage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// testProfileNamed is a profile with a provider set and nothing else.
+func testProfileNamed(name string) *Profile {
+	return &Profile{Name: name, Settings: Settings{Issuer: "https://idp.example"}}
 }

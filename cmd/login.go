@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,16 +18,32 @@ import (
 	"github.com/authctl/authctl/token"
 )
 
-type loginOptions struct {
-	noBrowser bool
-	device    bool
-	prompt    string
-	maxAge    time.Duration
-	acrValues []string
+// LoginOptions is one `authctl login`.
+type LoginOptions struct {
+	IO      IOStreams
+	Profile *Profile
+	Now     func() time.Time
+	Log     func(string, ...any)
+	// Getenv finds the client secret ($AUTHCTL_CLIENT_SECRET).
+	Getenv func(string) string
+	// Open opens the browser; nil means none can be opened here, for the
+	// reason NoBrowserReason.
+	Open            login.OpenFunc
+	NoBrowserReason string
+	// CanPrompt says whether the keychain can ask the user to unlock it
+	// (a desktop session).
+	CanPrompt bool
+
+	// Per login, never saved: step-up parameters.
+	Prompt    string
+	MaxAge    time.Duration
+	ACRValues []string
 }
 
-func (a *app) newLogin() *cobra.Command {
-	var o loginOptions
+// NewCmdLogin returns `authctl login`; runF, when not nil, receives the
+// options instead of loginRun (tests).
+func NewCmdLogin(f *Factory, runF func(context.Context, *LoginOptions) error) *cobra.Command {
+	opts := &LoginOptions{IO: f.IO(), Now: f.Now, Log: f.Log, Getenv: f.deps.Getenv}
 	c := &cobra.Command{
 		Use:   "login",
 		Short: "Log in with the system browser (authorization code + PKCE) and store the credential",
@@ -46,8 +64,30 @@ logins to the same issuer and client need not set it again.`,
   authctl login -p work --issuer https://login.example.org/realm --client-id cli --scopes openid,offline_access,email
   authctl login --device`,
 		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error { return a.runLogin(c, o) },
+		RunE: func(c *cobra.Command, _ []string) error {
+			p, err := f.Profile(c.Flags(), true)
+			if err != nil {
+				return err
+			}
+			opts.Profile = p
+			opts.Open, opts.NoBrowserReason = f.opener()
+			opts.CanPrompt = f.canPrompt()
+			if runF != nil {
+				return runF(c.Context(), opts)
+			}
+			return loginRun(c.Context(), opts)
+		},
 	}
+	addSettingFlags(c)
+	fl := c.Flags()
+	fl.StringVar(&opts.Prompt, "prompt", "", "OIDC prompt for this login, e.g. login to force a fresh authentication (not saved)")
+	fl.DurationVar(&opts.MaxAge, "max-age", 0, "OIDC max_age for this login: re-authenticate if the last login is older (not saved)")
+	fl.StringSliceVar(&opts.ACRValues, "acr-values", nil, "OIDC acr_values to ask for in this login, comma separated (not saved)")
+	return c
+}
+
+// addSettingFlags adds a flag for every profile setting that has one.
+func addSettingFlags(c *cobra.Command) {
 	f := c.Flags()
 	for _, s := range settings {
 		if s.Flag == "" {
@@ -70,186 +110,66 @@ logins to the same issuer and client need not set it again.`,
 			f.String(s.Flag, fmt.Sprint(d), s.Usage)
 		}
 	}
-	f.BoolVar(&o.noBrowser, "no-browser", false, "print the URL instead of opening a browser; paste the redirected URL back")
-	f.BoolVar(&o.device, "device", false, "use the device authorization grant (RFC 8628): enter a code on any device")
-	f.StringVar(&o.prompt, "prompt", "", "OIDC prompt, e.g. login to force a fresh authentication")
-	f.DurationVar(&o.maxAge, "max-age", 0, "OIDC max_age: re-authenticate if the last login is older")
-	f.StringSliceVar(&o.acrValues, "acr-values", nil, "OIDC acr_values to ask for, comma separated")
-	return c
 }
 
-func (a *app) runLogin(c *cobra.Command, o loginOptions) error {
-	ctx := c.Context()
-	p, err := a.profile(c)
+// opener chooses how this machine opens the login page.
+func (f *Factory) opener() (login.OpenFunc, string) {
+	if f.deps.Open != nil {
+		return f.deps.Open, ""
+	}
+	return login.Opener(f.deps.Getenv, f.deps.GOOS, f.deps.Stderr)
+}
+
+// canPrompt reports whether the keychain can ask the user to unlock it:
+// always on macOS and Windows, only with a display elsewhere.
+func (f *Factory) canPrompt() bool {
+	switch f.deps.GOOS {
+	case "darwin", "windows":
+		return true
+	}
+	return f.deps.Getenv("DISPLAY") != "" || f.deps.Getenv("WAYLAND_DISPLAY") != ""
+}
+
+// loginRun signs in, and only once that fully succeeded replaces the
+// stored credential and saves the settings given as flags.
+func loginRun(ctx context.Context, opts *LoginOptions) error {
+	p := opts.Profile
+	if err := checkLoginSettings(p); err != nil {
+		return err
+	}
+	p.WarnInsecure(opts.IO.ErrOut)
+	stored, err := storedForLogin(ctx, p, opts.CanPrompt)
 	if err != nil {
 		return err
 	}
-	if p.Issuer == "" && p.TokenURL == "" {
-		return usageErrorf("no issuer for profile %q: pass --issuer URL (and --client-id ID)", p.Name)
-	}
-	if p.ClientID == "" {
-		return usageErrorf("no client id for profile %q: pass --client-id ID", p.Name)
-	}
-	if err := requireTLS(p); err != nil {
-		return err
-	}
-	if o.device && o.noBrowser {
-		return usageErrorf("--device and --no-browser exclude each other")
-	}
-	a.warnInsecure(p)
-	// Find out before the browser opens whether the credential can be
-	// stored at all: otherwise the user signs in for nothing and a fresh
-	// grant is left behind at the provider. A locked collection stops the
-	// login only where no unlock prompt can be shown (Linux without a
-	// display); on a desktop, saving asks the user to unlock it.
-	stored, err := a.store(p).Get(ctx, p.Name)
-	if errors.Is(err, keychain.ErrUnavailable) &&
-		(!errors.Is(err, keychain.ErrLocked) || !a.canPrompt()) {
-		return fmt.Errorf("cannot store a credential: %w", err)
-	}
-	secret := a.clientSecret(p, stored)
-	// A login always discovers anew, so endpoint changes are picked up.
-	m := explicitEndpoints(p)
-	if p.TokenURL == "" {
-		dm, err := a.resolver().Refresh(ctx, p.Name, p.Issuer)
-		if err != nil {
-			return fmt.Errorf("find the provider's endpoints: %w", err)
-		}
-		if dm, err = provider.Overlay(dm, m); err != nil {
-			return usageErrorf("%v", err)
-		}
-		m = *dm
-	}
-	if !m.SupportsS256() {
-		return fmt.Errorf("the provider at %s does not support PKCE S256, which authctl requires", p.Issuer)
-	}
-	if o.device && m.DeviceAuthorizationEndpoint == "" {
-		return usageErrorf("the provider advertises no device authorization endpoint; use --no-browser instead of --device")
-	}
-	if !o.device && m.AuthorizationEndpoint == "" {
-		return usageErrorf("the provider has no authorization endpoint: set --auth-url")
-	}
-	open, reason := a.deps.Open, ""
-	if open == nil {
-		open, reason = login.Opener(a.deps.Getenv, a.deps.GOOS, a.deps.Stderr)
-	}
-	ep := endpointOf(&m)
-	if secret == "" {
-		ep.AuthStyle = oauth2.AuthStyleInParams
-	}
-	lo := login.Options{
-		OAuth2: oauth2.Config{
-			ClientID:     p.ClientID,
-			ClientSecret: secret,
-			Endpoint:     ep,
-			Scopes:       p.Scopes,
-		},
-		Issuer:                orDefault(m.Issuer, p.Issuer),
-		IssParameterSupported: m.IssParameterSupported,
-		JWKSURL:               m.JWKSURI,
-		RedirectHost:          p.RedirectHost,
-		Port:                  p.Port,
-		CallbackPath:          p.CallbackPath,
-		Prompt:                o.prompt,
-		NoOfflineConsent:      !p.ConsentPrompt,
-		MaxAge:                o.maxAge,
-		ACRValues:             o.acrValues,
-		ExtraParams:           p.AuthParams,
-		Timeout:               p.Timeout,
-		Open:                  open,
-		NoBrowserReason:       reason,
-		NoBrowser:             o.noBrowser,
-		Stdin:                 a.deps.Stdin,
-		Stderr:                a.deps.Stderr,
-		HTTPClient:            a.httpClient(),
-		Now:                   a.deps.Now,
-	}
-	var res *login.Result
-	if o.device {
-		res, err = login.Device(ctx, lo)
-	} else {
-		res, err = login.Browser(ctx, lo)
-	}
+	secret := clientSecret(opts, p, stored)
+	m, err := loginEndpoints(ctx, p)
 	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return err
-		}
-		if errors.Is(err, login.ErrBadOptions) {
-			return usageErrorf("%v", err)
-		}
-		err = fmt.Errorf("login failed: %w", err)
-		var pe *login.ProviderError
-		if errors.As(err, &pe) && pe.Code == "invalid_client" {
-			return withNextStep(err, "check the client ID, and set $"+clientSecretEnv+" if the provider issued the client a secret or changed it")
-		}
 		return err
 	}
-	cred := token.FromOAuth2(p.Issuer, p.ClientID, res.Token)
-	cred.IDToken = res.IDToken
-	cred.ClientSecret = secret
-	if len(cred.Scopes) == 0 {
-		cred.Scopes = p.Scopes
-	}
-	// The new credential replaces the old one only now that the login has
-	// fully succeeded.
-	src := a.source(p)
-	if err := src.Replace(context.WithoutCancel(ctx), cred); err != nil {
+	res, err := signIn(ctx, opts, m, secret)
+	if err != nil {
 		return err
 	}
-	if !p.InsecureStorage {
-		// Moving back to the keychain: the plain file of an earlier
-		// --insecure-storage login goes.
-		if err := keychain.NewFile(a.insecureDir()).Delete(ctx, p.Name); err != nil {
-			fmt.Fprintf(a.deps.Stderr, "authctl: warning: could not delete the old credential file in %s: %v\n", a.insecureDir(), err)
-		}
+	cred := newCredential(p, res, secret)
+	if err := saveLogin(ctx, opts, p, cred); err != nil {
+		return err
 	}
-	if err := a.config.saveProfile(p.Name, p.fromFlags); err != nil {
-		fmt.Fprintf(a.deps.Stderr, "authctl: warning: logged in, but the settings were not saved: %v\n", err)
-	}
-	who := res.Claims.Email
-	if who == "" {
-		who = res.Claims.PreferredUsername
-	}
-	if who == "" {
-		who = res.Claims.Subject
-	}
-	if who != "" {
-		who = " as " + who
-	}
-	fmt.Fprintf(a.deps.Stderr, "Logged in to %s%s (profile %q).\n", orDefault(p.Issuer, m.TokenEndpoint), who, p.Name)
-	if res.Token.RefreshToken == "" {
-		when := ""
-		if !cred.Expiry.IsZero() {
-			when = " (at " + cred.Expiry.Local().Format(time.Kitchen) + ")"
-		}
-		fmt.Fprintf(a.deps.Stderr, "authctl: warning: the provider issued no refresh token; the session ends when the access token expires%s. Ask for the offline_access scope, or check the client's settings at the provider.\n", when)
-	}
+	reportLogin(opts, p, m, res, cred)
 	return nil
 }
 
-// clientSecretEnv names the variable a client secret comes from. It is
-// never a flag (other users can read a process's arguments) nor a config
-// setting (the config file holds no secrets).
-const clientSecretEnv = "AUTHCTL_CLIENT_SECRET"
-
-// clientSecret is the client secret for a login: $AUTHCTL_CLIENT_SECRET,
-// else the one kept with the profile's stored credential when that
-// credential is for the same issuer and client, else none (a public
-// client). stored is the stored credential's encoding, if any.
-func (a *app) clientSecret(p *Profile, stored []byte) string {
-	if s := a.deps.Getenv(clientSecretEnv); s != "" {
-		a.logf("using the client secret from $%s", clientSecretEnv)
-		return s
+// checkLoginSettings refuses settings no login can work with.
+func checkLoginSettings(p *Profile) error {
+	switch {
+	case !p.hasProvider():
+		return usageErrorf("no issuer for profile %q: pass --issuer URL (and --client-id ID)", p.Name)
+	case p.ClientID == "":
+		return usageErrorf("no client id for profile %q: pass --client-id ID", p.Name)
+	case p.Device && p.NoBrowser:
+		return usageErrorf("--device and --no-browser exclude each other (check the profile's device and no_browser settings)")
 	}
-	if stored == nil {
-		return ""
-	}
-	c, err := token.Decode(stored)
-	if err != nil || c.ClientSecret == "" || c.Issuer != p.Issuer || c.ClientID != p.ClientID {
-		return ""
-	}
-	a.logf("using the client secret kept with the stored credential")
-	return c.ClientSecret
+	return requireTLS(p)
 }
 
 // requireTLS refuses a provider reached over plain http unless it is on
@@ -268,12 +188,215 @@ func requireTLS(p *Profile) error {
 	return nil
 }
 
-// canPrompt reports whether the keychain can ask the user to unlock it:
-// always on macOS and Windows, only with a display elsewhere.
-func (a *app) canPrompt() bool {
-	switch a.deps.GOOS {
-	case "darwin", "windows":
-		return true
+// storedForLogin reads the stored credential before the browser opens, to
+// find out whether a credential can be stored at all: otherwise the user
+// signs in for nothing and leaves a fresh grant behind at the provider. A
+// locked collection stops the login only where no unlock prompt can be
+// shown (Linux without a display); on a desktop, saving asks the user to
+// unlock it.
+func storedForLogin(ctx context.Context, p *Profile, canPrompt bool) ([]byte, error) {
+	stored, err := p.Store.Get(ctx, p.Name)
+	switch {
+	case err == nil:
+		return stored, nil
+	case errors.Is(err, keychain.ErrUnavailable) && (!errors.Is(err, keychain.ErrLocked) || !canPrompt):
+		return nil, fmt.Errorf("cannot store a credential: %w", err)
 	}
-	return a.deps.Getenv("DISPLAY") != "" || a.deps.Getenv("WAYLAND_DISPLAY") != ""
+	return nil, nil
+}
+
+// clientSecretEnv names the variable a client secret comes from. It is
+// never a flag (other users can read a process's arguments) nor a config
+// setting (the config file holds no secrets).
+const clientSecretEnv = "AUTHCTL_CLIENT_SECRET"
+
+// clientSecret is the client secret for a login: $AUTHCTL_CLIENT_SECRET,
+// else the one kept with the profile's stored credential when that
+// credential is for the same issuer and client, else none (a public
+// client). stored is the stored credential's encoding, if any.
+func clientSecret(opts *LoginOptions, p *Profile, stored []byte) string {
+	if s := opts.Getenv(clientSecretEnv); s != "" {
+		opts.Log("using the client secret from $%s", clientSecretEnv)
+		return s
+	}
+	if stored == nil {
+		return ""
+	}
+	c, err := token.Decode(stored)
+	if err != nil || c.ClientSecret == "" || c.Issuer != p.Issuer || c.ClientID != p.ClientID {
+		return ""
+	}
+	opts.Log("using the client secret kept with the stored credential")
+	return c.ClientSecret
+}
+
+// loginEndpoints finds the provider's endpoints anew (a login always
+// discovers, so endpoint changes are picked up) and checks that they
+// allow the login asked for.
+func loginEndpoints(ctx context.Context, p *Profile) (*provider.Metadata, error) {
+	m := p.explicitEndpoints()
+	if p.TokenURL == "" {
+		dm, err := p.Resolver.Refresh(ctx, p.Name, p.Issuer)
+		if err != nil {
+			return nil, fmt.Errorf("find the provider's endpoints: %w", err)
+		}
+		overlaid, err := provider.Overlay(dm, m)
+		if err != nil {
+			return nil, usageErrorf("%v", err)
+		}
+		m = *overlaid
+	} else if err := m.Validate(); err != nil {
+		return nil, usageErrorf("endpoint settings: %v", err)
+	}
+	switch {
+	case !m.SupportsS256():
+		return nil, fmt.Errorf("the provider at %s does not support PKCE S256, which authctl requires", p.Issuer)
+	case p.Device && m.DeviceAuthorizationEndpoint == "":
+		return nil, usageErrorf("the provider advertises no device authorization endpoint; use --no-browser instead of --device")
+	case !p.Device && m.AuthorizationEndpoint == "":
+		return nil, usageErrorf("the provider has no authorization endpoint: set --auth-url")
+	}
+	return &m, nil
+}
+
+// signIn runs the browser or device flow.
+func signIn(ctx context.Context, opts *LoginOptions, m *provider.Metadata, secret string) (*login.Result, error) {
+	lo := flowOptions(opts, m, secret)
+	var res *login.Result
+	var err error
+	if opts.Profile.Device {
+		res, err = login.Device(ctx, lo)
+	} else {
+		res, err = login.Browser(ctx, lo)
+	}
+	if err == nil || errors.Is(err, context.Canceled) {
+		return res, err
+	}
+	if errors.Is(err, login.ErrBadOptions) {
+		return nil, usageErrorf("%v", err)
+	}
+	err = fmt.Errorf("login failed: %w", err)
+	var pe *login.ProviderError
+	if errors.As(err, &pe) && pe.Code == "invalid_client" {
+		return nil, withNextStep(err, "check the client ID, and set $"+clientSecretEnv+" if the provider issued the client a secret or changed it")
+	}
+	return nil, err
+}
+
+// flowOptions are the login package's options for this login.
+func flowOptions(opts *LoginOptions, m *provider.Metadata, secret string) login.Options {
+	p := opts.Profile
+	ep := endpointOf(m)
+	if secret == "" {
+		ep.AuthStyle = oauth2.AuthStyleInParams
+	}
+	return login.Options{
+		OAuth2: oauth2.Config{
+			ClientID:     p.ClientID,
+			ClientSecret: secret,
+			Endpoint:     ep,
+			Scopes:       p.Scopes,
+		},
+		Issuer:                orDefault(m.Issuer, p.Issuer),
+		IssParameterSupported: m.IssParameterSupported,
+		JWKSURL:               m.JWKSURI,
+		RedirectHost:          p.RedirectHost,
+		Port:                  p.Port,
+		CallbackPath:          p.CallbackPath,
+		Prompt:                opts.Prompt,
+		NoOfflineConsent:      !p.ConsentPrompt,
+		MaxAge:                opts.MaxAge,
+		ACRValues:             opts.ACRValues,
+		ExtraParams:           p.AuthParams,
+		Timeout:               p.Timeout,
+		Open:                  opts.Open,
+		NoBrowserReason:       opts.NoBrowserReason,
+		NoBrowser:             p.NoBrowser,
+		Stdin:                 opts.IO.In,
+		Stderr:                opts.IO.ErrOut,
+		HTTPClient:            p.HTTPClient,
+		Now:                   opts.Now,
+	}
+}
+
+// newCredential is what a login stores: the tokens, the client secret,
+// and what they were minted for.
+func newCredential(p *Profile, res *login.Result, secret string) *token.Credential {
+	cred := token.FromOAuth2(p.Issuer, p.ClientID, res.Token)
+	cred.IDToken = res.IDToken
+	cred.ClientSecret = secret
+	if len(cred.Scopes) == 0 {
+		cred.Scopes = p.Scopes
+	}
+	cred.Minted = &token.Minted{Scopes: slices.Clone(p.Scopes), AuthParams: maps.Clone(p.AuthParams)}
+	return cred
+}
+
+// saveLogin replaces the stored credential (now that the login has fully
+// succeeded) and saves the settings given as flags to the config file.
+func saveLogin(ctx context.Context, opts *LoginOptions, p *Profile, cred *token.Credential) error {
+	if err := p.Source.Replace(context.WithoutCancel(ctx), cred); err != nil {
+		return err
+	}
+	if !p.InsecureStorage {
+		// Moving back to the keychain: the plain file of an earlier
+		// --insecure-storage login goes.
+		if err := keychain.NewFile(p.InsecureDir).Delete(ctx, p.Name); err != nil {
+			fmt.Fprintf(opts.IO.ErrOut, "authctl: warning: could not delete the old credential file in %s: %v\n", p.InsecureDir, err)
+		}
+	}
+	if err := saveSettings(p); err != nil {
+		fmt.Fprintf(opts.IO.ErrOut, "authctl: warning: logged in, but the settings were not saved: %v\n", err)
+	}
+	return nil
+}
+
+// saveSettings writes the settings given as flags to the profile, creates
+// the profile when the config lacks it, and makes it the default when
+// the config names none. The file is written only when something changed.
+func saveSettings(p *Profile) error {
+	cf := p.Config
+	if cf.Lookup("profiles", p.Name) == nil && len(p.FromFlags) == 0 {
+		if err := cf.Set(map[string]string{}, "profiles", p.Name); err != nil {
+			return err
+		}
+	}
+	for _, st := range settings {
+		v, ok := p.FromFlags[st.Key]
+		if !ok {
+			continue
+		}
+		if err := cf.Set(v, "profiles", p.Name, st.Key); err != nil {
+			return err
+		}
+	}
+	if cf.Lookup("default_profile") == nil {
+		if err := cf.Set(p.Name, "default_profile"); err != nil {
+			return err
+		}
+	}
+	return cf.Save()
+}
+
+// reportLogin says who is logged in where, and warns when the session
+// cannot be refreshed.
+func reportLogin(opts *LoginOptions, p *Profile, m *provider.Metadata, res *login.Result, cred *token.Credential) {
+	who := res.Claims.Email
+	if who == "" {
+		who = res.Claims.PreferredUsername
+	}
+	if who == "" {
+		who = res.Claims.Subject
+	}
+	if who != "" {
+		who = " as " + who
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "Logged in to %s%s (profile %q).\n", orDefault(p.Issuer, m.TokenEndpoint), who, p.Name)
+	if res.Token.RefreshToken == "" {
+		when := ""
+		if !cred.Expiry.IsZero() {
+			when = " (at " + formatTime(cred.Expiry) + ")"
+		}
+		fmt.Fprintf(opts.IO.ErrOut, "authctl: warning: the provider issued no refresh token; the session ends when the access token expires%s. Ask for the offline_access scope, or check the client's settings at the provider.\n", when)
+	}
 }

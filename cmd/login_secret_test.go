@@ -33,10 +33,9 @@ func TestLoginClientSecretSource(t *testing.T) {
 		{"not from an unreadable credential", "", []byte("{garbage"), ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			w := newWorld(t)
-			w.env[clientSecretEnv] = tt.env
-			a := &app{deps: w.deps()}
-			if got := a.clientSecret(&Profile{Name: "default", Issuer: iss, ClientID: client}, tt.stored); got != tt.want {
+			opts := &LoginOptions{Getenv: func(k string) string { return map[string]string{clientSecretEnv: tt.env}[k] }, Log: func(string, ...any) {}}
+			p := &Profile{Name: "default", Settings: Settings{Issuer: iss, ClientID: client}}
+			if got := clientSecret(opts, p, tt.stored); got != tt.want {
 				t.Errorf("clientSecret = %q, want %q", got, tt.want)
 			}
 		})
@@ -47,7 +46,7 @@ func TestLoginClientSecretSource(t *testing.T) {
 // hand-set endpoints (GitHub) and where discovery lists client_secret_post,
 // in a Basic header where it lists only basic or nothing (the default).
 func TestClientSecretStyle(t *testing.T) {
-	explicit := explicitEndpoints(&Profile{TokenURL: "https://github.com/login/oauth/access_token"})
+	explicit := (&Profile{Settings: Settings{TokenURL: "https://github.com/login/oauth/access_token"}}).explicitEndpoints()
 	for _, tt := range []struct {
 		name string
 		m    provider.Metadata

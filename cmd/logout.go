@@ -2,20 +2,38 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"path/filepath"
+	"slices"
 
 	"github.com/spf13/cobra"
 
 	"github.com/authctl/authctl/keychain"
 )
 
-type logoutOptions struct {
-	all      bool
-	noRevoke bool
+// LogoutOptions is one `authctl logout`.
+type LogoutOptions struct {
+	IO IOStreams
+	// Profiles are the profiles to log out of.
+	Profiles []*Profile
+	// Unreadable are profiles of the config that could not be resolved
+	// (logout --all goes on without them and reports them).
+	Unreadable []error
+	// Orphans, for logout --all with a config file that cannot be read,
+	// are stores whose every credential is deleted without revocation.
+	Orphans []keychain.Store
+	// OrphansWhy says why the config could not be used.
+	OrphansWhy error
+	NoRevoke   bool
+	Log        func(string, ...any)
 }
 
-func (a *app) newLogout() *cobra.Command {
-	var o logoutOptions
+// NewCmdLogout returns `authctl logout`; runF, when not nil, receives the
+// options instead of logoutRun (tests).
+func NewCmdLogout(f *Factory, runF func(context.Context, *LogoutOptions) error) *cobra.Command {
+	opts := &LogoutOptions{IO: f.IO(), Log: f.Log}
+	var all bool
 	c := &cobra.Command{
 		Use:   "logout",
 		Short: "Revoke the profile's tokens at the provider and delete every stored secret",
@@ -24,78 +42,173 @@ endpoint (RFC 7009), then delete the profile's credential and cached
 discovery document. The profile's settings stay in the config file.
 If the provider cannot be reached, the local secrets are deleted all the
 same and a warning says the tokens may stay valid until they expire.
-Logging out twice is fine.`,
+Logging out twice is fine.
+
+With --all, every profile of the config file is logged out; a profile
+whose settings cannot be read is named and skipped, and when the config
+file itself cannot be read, every credential found in the keychain is
+deleted (without revocation, as the provider is then unknown).`,
 		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error { return a.runLogout(c, o) },
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := f.logoutTargets(opts, all); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(c.Context(), opts)
+			}
+			return logoutRun(c.Context(), opts)
+		},
 	}
-	c.Flags().BoolVar(&o.all, "all", false, "log out of every profile in the config file")
-	c.Flags().BoolVar(&o.noRevoke, "no-revoke", false, "only delete locally; do not contact the provider")
+	c.Flags().BoolVar(&all, "all", false, "log out of every profile in the config file")
+	c.Flags().BoolVar(&opts.NoRevoke, "no-revoke", false, "only delete locally; do not contact the provider")
 	return c
 }
 
-func (a *app) runLogout(c *cobra.Command, o logoutOptions) error {
-	names := []string{}
-	if o.all {
-		names = a.config.Profiles()
-	} else {
-		n, err := a.profileName()
+// logoutTargets fills in which profiles to log out of.
+func (f *Factory) logoutTargets(opts *LogoutOptions, all bool) error {
+	if !all {
+		p, err := f.Profile(nil, false)
 		if err != nil {
 			return err
 		}
-		names = append(names, n)
+		opts.Profiles = []*Profile{p}
+		return nil
 	}
-	var firstErr error
-	for _, name := range names {
-		if err := a.logoutProfile(c.Context(), name, !o.noRevoke); err != nil {
-			fmt.Fprintf(a.deps.Stderr, "authctl: logout of profile %q: %v\n", name, err)
-			if firstErr == nil {
-				firstErr = &silentError{code: exitCode(err, c.Context().Err() != nil)}
-			}
+	cf, err := f.Config(false)
+	if err != nil {
+		var usage *usageError
+		if !errors.As(err, &usage) {
+			return err
 		}
+		// The config cannot be read: delete what the keychain holds.
+		opts.OrphansWhy = err
+		opts.Orphans = f.allStores()
+		return nil
 	}
-	return firstErr
+	for _, name := range profileNames(cf) {
+		p, err := f.profileNamed(cf, name, "the config", nil)
+		if err != nil {
+			opts.Unreadable = append(opts.Unreadable, fmt.Errorf("profile %q: %w", name, err))
+			continue
+		}
+		opts.Profiles = append(opts.Profiles, p)
+	}
+	return nil
 }
 
-// logoutProfile revokes (when revoke is set) and deletes profile name's
-// secrets and cache.
-func (a *app) logoutProfile(ctx context.Context, name string, revoke bool) error {
-	p, err := resolveProfile(name, a.config, nil, a.deps.Getenv)
-	if err != nil {
-		return err
+// allStores are the places a credential may be in when no profile can be
+// read: the OS keychain and the --insecure-storage directory.
+func (f *Factory) allStores() []keychain.Store {
+	p := &Profile{Settings: defaultSettings()}
+	if ps, err := f.Paths(); err == nil {
+		p.InsecureDir = filepath.Join(ps.State, "credentials")
 	}
-	a.warnInsecure(p)
+	stores := []keychain.Store{f.store(p)}
+	if p.InsecureDir != "" {
+		stores = append(stores, keychain.NewFile(p.InsecureDir))
+	}
+	return stores
+}
+
+// logoutRun logs out of every profile in opts and reports each failure;
+// the exit code is that of the first one.
+func logoutRun(ctx context.Context, opts *LogoutOptions) error {
+	var first error
+	fail := func(err error) {
+		if first == nil {
+			first = &silentError{code: exitCode(err, ctx.Err() != nil)}
+		}
+	}
+	for _, err := range opts.Unreadable {
+		fmt.Fprintf(opts.IO.ErrOut, "authctl: %v; not logged out\n", err)
+		fail(err)
+	}
+	if opts.OrphansWhy != nil {
+		if err := logoutOrphans(ctx, opts); err != nil {
+			fail(err)
+		}
+	}
+	for _, p := range opts.Profiles {
+		if err := logoutProfile(ctx, opts, p); err != nil {
+			fmt.Fprintf(opts.IO.ErrOut, "authctl: logout of profile %q: %v\n", p.Name, err)
+			fail(err)
+		}
+	}
+	return first
+}
+
+// logoutOrphans deletes every credential the stores hold, for a config
+// that cannot be read.
+func logoutOrphans(ctx context.Context, opts *LogoutOptions) error {
+	fmt.Fprintf(opts.IO.ErrOut, "authctl: %v\n", opts.OrphansWhy)
+	var deleted []string
+	var listErr error
+	for _, st := range opts.Orphans {
+		l, ok := st.(keychain.Lister)
+		if !ok {
+			continue
+		}
+		names, err := l.Accounts(ctx)
+		if err != nil {
+			listErr = fmt.Errorf("list %s: %w", st.Backend(), err)
+			continue
+		}
+		for _, n := range names {
+			if err := st.Delete(ctx, n); err != nil {
+				return fmt.Errorf("delete %s from %s: %w", n, st.Backend(), err)
+			}
+			deleted = append(deleted, n)
+		}
+	}
+	slices.Sort(deleted)
+	deleted = slices.Compact(deleted)
+	switch {
+	case listErr != nil:
+		fmt.Fprintf(opts.IO.ErrOut, "authctl: cannot list the stored credentials (%v); fix the config and run authctl logout --all again\n", listErr)
+		return listErr
+	case len(deleted) == 0:
+		fmt.Fprintln(opts.IO.ErrOut, "No credential was stored; nothing was revoked at any provider.")
+	default:
+		fmt.Fprintf(opts.IO.ErrOut, "Deleted the stored credentials of %q without revoking them (the config names no provider to ask); fix the config to log out cleanly.\n", deleted)
+	}
+	return opts.OrphansWhy
+}
+
+// logoutProfile revokes (unless NoRevoke) and deletes p's secrets and
+// cached discovery document.
+func logoutProfile(ctx context.Context, opts *LogoutOptions, p *Profile) error {
+	p.WarnInsecure(opts.IO.ErrOut)
 	endpoint := ""
-	if revoke {
-		if m, err := a.metadata(ctx, p); err != nil {
-			fmt.Fprintf(a.deps.Stderr, "authctl: warning: cannot reach the provider (%v); the tokens may stay valid there until they expire\n", err)
+	if !opts.NoRevoke && p.hasProvider() {
+		if m, err := p.Metadata(ctx); err != nil {
+			fmt.Fprintf(opts.IO.ErrOut, "authctl: warning: cannot reach the provider (%v); the tokens may stay valid there until they expire\n", err)
 		} else if m.RevocationEndpoint == "" {
-			fmt.Fprintf(a.deps.Stderr, "authctl: warning: the provider has no revocation endpoint; the tokens stay valid there until they expire\n")
+			fmt.Fprintf(opts.IO.ErrOut, "authctl: warning: the provider has no revocation endpoint; the tokens stay valid there until they expire\n")
 		} else {
 			endpoint = m.RevocationEndpoint
 		}
 	}
-	src := a.source(p)
-	res, err := src.Logout(ctx, endpoint)
+	res, err := p.Source.Logout(ctx, endpoint)
 	if err != nil {
 		return err
 	}
 	if res.Err != nil {
-		fmt.Fprintf(a.deps.Stderr, "authctl: warning: revocation failed (%v); the tokens may stay valid at the provider until they expire\n", res.Err)
+		fmt.Fprintf(opts.IO.ErrOut, "authctl: warning: revocation failed (%v); the tokens may stay valid at the provider until they expire\n", res.Err)
 	}
 	if !p.InsecureStorage {
 		// A plain file left from an earlier --insecure-storage login must
 		// not outlive the logout.
-		if err := keychain.NewFile(a.insecureDir()).Delete(ctx, name); err != nil {
-			return fmt.Errorf("delete %s: %w", a.insecureDir(), err)
+		if err := keychain.NewFile(p.InsecureDir).Delete(ctx, p.Name); err != nil {
+			return fmt.Errorf("delete %s: %w", p.InsecureDir, err)
 		}
 	}
-	if err := a.resolver().Cache.Delete(name); err != nil {
+	if err := p.Resolver.Cache.Delete(p.Name); err != nil {
 		return fmt.Errorf("delete cached discovery: %w", err)
 	}
 	if res.Revoked {
-		fmt.Fprintf(a.deps.Stderr, "Logged out of profile %q; the tokens were revoked at the provider.\n", name)
+		fmt.Fprintf(opts.IO.ErrOut, "Logged out of profile %q; the tokens were revoked at the provider.\n", p.Name)
 	} else {
-		fmt.Fprintf(a.deps.Stderr, "Logged out of profile %q.\n", name)
+		fmt.Fprintf(opts.IO.ErrOut, "Logged out of profile %q.\n", p.Name)
 	}
 	return nil
 }

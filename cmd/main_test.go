@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -89,6 +90,8 @@ type world struct {
 	now    time.Time
 	stdout bytes.Buffer
 	stderr bytes.Buffer
+	// environ is what Deps.Environ lists.
+	environ []string
 }
 
 func newWorld(t testing.TB) *world {
@@ -147,6 +150,7 @@ func (w *world) deps() Deps {
 		Stdout:     &w.stdout,
 		Stderr:     &w.stderr,
 		Getenv:     func(k string) string { return w.env[k] },
+		Environ:    func() []string { return w.environ },
 		GOOS:       "linux",
 		HTTPClient: w.idp.srv.Client(),
 		Now:        func() time.Time { return w.now },
@@ -275,7 +279,23 @@ func TestTokenPrintNotLoggedIn(t *testing.T) {
 		args  []string
 		hint  string
 	}{
-		{"no config at all", func(w *world) {}, nil, "run: authctl login"},
+		{"no config at all", func(w *world) {}, nil, "run: authctl login --issuer URL --client-id ID"},
+		{"scopes changed since login", func(w *world) {
+			w.loggedIn(w.now.Add(time.Hour))
+			c := w.storedCredential()
+			c.Minted = &token.Minted{Scopes: []string{"openid", "offline_access"}}
+			b, _ := c.Encode()
+			w.store.Set(context.Background(), "default", b)
+			w.config("profiles:\n  default:\n    issuer: " + w.idp.srv.URL + "\n    client_id: cli\n    scopes: [openid, offline_access, email]\n")
+		}, nil, "run: authctl login"},
+		{"auth_params changed since login", func(w *world) {
+			w.loggedIn(w.now.Add(time.Hour))
+			c := w.storedCredential()
+			c.Minted = &token.Minted{Scopes: []string{"openid", "offline_access"}}
+			b, _ := c.Encode()
+			w.store.Set(context.Background(), "default", b)
+			w.config("profiles:\n  default:\n    issuer: " + w.idp.srv.URL + "\n    client_id: cli\n    auth_params: {audience: https://api}\n")
+		}, nil, "run: authctl login"},
 		{"profile configured, nothing stored", func(w *world) {
 			w.config("profiles:\n  default:\n    issuer: " + w.idp.srv.URL + "\n    client_id: cli\n")
 		}, nil, "run: authctl login"},
@@ -417,7 +437,10 @@ func TestUsageErrors(t *testing.T) {
 		{"negative min-ttl", []string{"token", "print", "--min-ttl", "-1s"}, "--min-ttl"},
 		{"unknown command", []string{"tokn"}, "tokn"},
 		{"extra argument", []string{"token", "print", "extra"}, "extra"},
-		{"missing subcommand", []string{"token"}, "subcommand"},
+		{"missing subcommand", []string{"profile"}, "subcommand"},
+		{"profile not in the config", []string{"-p", "wrok", "token", "print"}, `no profile "wrok"`},
+		{"default_profile not in the config", []string{"--config", "DEFAULT_WROK", "token", "print"}, `no profile "wrok"`},
+		{"unknown AUTHCTL_ variable", []string{"--config", "ENV_TYPO", "token", "print"}, "$AUTHCTL_ISUER"},
 		{"invalid --profile", []string{"-p", "Bad.Name", "token", "print"}, "invalid profile name"},
 		{"invalid AUTHCTL_PROFILE", nil, "invalid profile name"},
 	}
@@ -429,6 +452,14 @@ func TestUsageErrors(t *testing.T) {
 			if args == nil {
 				w.env["AUTHCTL_PROFILE"] = "../x"
 				args = []string{"token", "print"}
+			}
+			switch {
+			case slices.Contains(args, "DEFAULT_WROK"):
+				args = []string{"token", "print"}
+				w.config("default_profile: wrok\nprofiles:\n  work:\n    issuer: " + w.idp.srv.URL + "\n")
+			case slices.Contains(args, "ENV_TYPO"):
+				args = []string{"token", "print"}
+				w.environ = []string{"AUTHCTL_ISUER=https://x"}
 			}
 			if code := w.run(args...); code != 2 {
 				t.Errorf("exit %d, want 2 (stderr %q)", code, w.stderr.String())
@@ -449,8 +480,8 @@ func TestBrokenConfigFileThroughMain(t *testing.T) {
 	if code := w.run("token", "print"); code != 2 {
 		t.Errorf("exit %d, want 2", code)
 	}
-	if e := w.stderr.String(); !strings.Contains(e, w.env["AUTHCTL_CONFIG"]) || !strings.Contains(e, "line") {
-		t.Errorf("stderr = %q, want the file and line", e)
+	if e := w.stderr.String(); !strings.Contains(e, w.env["AUTHCTL_CONFIG"]+":4: ") {
+		t.Errorf("stderr = %q, want the file and its line 4", e)
 	}
 	// --config overrides AUTHCTL_CONFIG.
 	good := filepath.Join(w.home, "other.yaml")
@@ -484,6 +515,8 @@ func TestMissingConfigFlagFile(t *testing.T) {
 	}
 }
 
+const fourProfiles = "profiles: {fromfile: {}, fromenv: {}, fromflag: {}, short: {}}\n"
+
 func TestProfileResolutionOrder(t *testing.T) {
 	tests := []struct {
 		name string
@@ -493,10 +526,10 @@ func TestProfileResolutionOrder(t *testing.T) {
 		want string
 	}{
 		{"nothing set", "", "", nil, "default"},
-		{"default_profile", "default_profile: fromfile\n", "", nil, "fromfile"},
-		{"env beats default_profile", "default_profile: fromfile\n", "fromenv", nil, "fromenv"},
-		{"--profile beats env", "default_profile: fromfile\n", "fromenv", []string{"--profile", "fromflag"}, "fromflag"},
-		{"-p", "", "fromenv", []string{"-p", "short"}, "short"},
+		{"default_profile", "default_profile: fromfile\n" + fourProfiles, "", nil, "fromfile"},
+		{"env beats default_profile", "default_profile: fromfile\n" + fourProfiles, "fromenv", nil, "fromenv"},
+		{"--profile beats env", "default_profile: fromfile\n" + fourProfiles, "fromenv", []string{"--profile", "fromflag"}, "fromflag"},
+		{"-p", fourProfiles, "fromenv", []string{"-p", "short"}, "short"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

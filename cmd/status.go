@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,23 +14,33 @@ import (
 	"github.com/authctl/authctl/token"
 )
 
-// statusReport is what status shows, and its --json form.
-type statusReport struct {
-	Profile          string     `json:"profile"`
-	Issuer           string     `json:"issuer"`
-	ClientID         string     `json:"client_id"`
-	LoggedIn         bool       `json:"logged_in"`
-	Subject          string     `json:"subject,omitempty"`
-	Email            string     `json:"email,omitempty"`
-	AccessExpiry     *time.Time `json:"access_token_expiry,omitempty"`
-	AccessExpired    bool       `json:"access_token_expired,omitempty"`
-	RefreshTokenHeld bool       `json:"refresh_token"`
-	Storage          string     `json:"storage"`
-	Reason           string     `json:"reason,omitempty"`
+// StatusOptions is one `authctl status`.
+type StatusOptions struct {
+	IO      IOStreams
+	Profile *Profile
+	Now     func() time.Time
+	JSON    bool
 }
 
-func (a *app) newStatus() *cobra.Command {
-	var asJSON bool
+// statusReport is what status shows, and its --json form.
+type statusReport struct {
+	Profile          string `json:"profile"`
+	Issuer           string `json:"issuer"`
+	ClientID         string `json:"client_id"`
+	LoggedIn         bool   `json:"logged_in"`
+	Subject          string `json:"subject,omitempty"`
+	Email            string `json:"email,omitempty"`
+	AccessExpiry     string `json:"access_token_expiry,omitempty"`
+	AccessExpired    bool   `json:"access_token_expired,omitempty"`
+	RefreshTokenHeld bool   `json:"refresh_token"`
+	Storage          string `json:"storage"`
+	Reason           string `json:"reason,omitempty"`
+}
+
+// NewCmdStatus returns `authctl status`; runF, when not nil, receives the
+// options instead of statusRun (tests).
+func NewCmdStatus(f *Factory, runF func(context.Context, *StatusOptions) error) *cobra.Command {
+	opts := &StatusOptions{IO: f.IO(), Now: f.Now}
 	c := &cobra.Command{
 		Use:   "status",
 		Short: "Show the profile's login state (offline; exit 4 when not logged in)",
@@ -39,51 +50,59 @@ is held, and where the credential is stored. Makes no network request.
 Exits 4 when not logged in.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			p, err := a.profile(c)
+			p, err := f.Profile(nil, false)
 			if err != nil {
 				return err
 			}
-			st := a.store(p)
-			r := statusReport{Profile: p.Name, Issuer: p.Issuer, ClientID: p.ClientID, Storage: st.Backend()}
-			var cred *token.Credential
-			lerr := error(&token.LoginRequiredError{Reason: "not logged in"})
-			if p.Issuer != "" || p.TokenURL != "" {
-				cred, lerr = a.source(p).Load(c.Context())
+			opts.Profile = p
+			if runF != nil {
+				return runF(c.Context(), opts)
 			}
-			switch {
-			case lerr == nil:
-				r.LoggedIn = true
-				id := cred.Identity()
-				r.Subject, r.Email = id.Subject, id.Email
-				if !cred.Expiry.IsZero() {
-					e := cred.Expiry.UTC()
-					r.AccessExpiry = &e
-					r.AccessExpired = !cred.Expiry.After(a.now())
-				}
-				r.RefreshTokenHeld = cred.RefreshToken != ""
-				if r.AccessExpired && !r.RefreshTokenHeld {
-					r.LoggedIn = false
-					r.Reason = "the access token has expired and there is no refresh token"
-				}
-			case errors.Is(lerr, token.ErrLoginRequired):
-				r.Reason = lerr.Error()
-			default:
-				return lerr
-			}
-			if asJSON {
-				b, _ := json.MarshalIndent(r, "", "  ")
-				fmt.Fprintf(a.deps.Stdout, "%s\n", b)
-			} else {
-				r.write(a.deps.Stdout, a.now())
-			}
-			if !r.LoggedIn {
-				return &silentError{code: exitLoginRequired}
-			}
-			return nil
+			return statusRun(c.Context(), opts)
 		},
 	}
-	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	c.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
 	return c
+}
+
+// statusRun reports the profile's state from the keychain alone.
+func statusRun(ctx context.Context, opts *StatusOptions) error {
+	p := opts.Profile
+	r := statusReport{Profile: p.Name, Issuer: p.Issuer, ClientID: p.ClientID, Storage: p.Store.Backend()}
+	var cred *token.Credential
+	lerr := error(&token.LoginRequiredError{Reason: "not logged in"})
+	if p.hasProvider() {
+		cred, lerr = p.Source.Load(ctx)
+	}
+	switch {
+	case lerr == nil:
+		r.LoggedIn = true
+		id := cred.Identity()
+		r.Subject, r.Email = id.Subject, id.Email
+		if !cred.Expiry.IsZero() {
+			r.AccessExpiry = formatTime(cred.Expiry)
+			r.AccessExpired = !cred.Expiry.After(opts.Now())
+		}
+		r.RefreshTokenHeld = cred.RefreshToken != ""
+		if r.AccessExpired && !r.RefreshTokenHeld {
+			r.LoggedIn = false
+			r.Reason = "the access token has expired and there is no refresh token"
+		}
+	case errors.Is(lerr, token.ErrLoginRequired):
+		r.Reason = lerr.Error()
+	default:
+		return lerr
+	}
+	if opts.JSON {
+		b, _ := json.MarshalIndent(r, "", "  ")
+		fmt.Fprintf(opts.IO.Out, "%s\n", b)
+	} else {
+		r.write(opts.IO.Out, opts.Now())
+	}
+	if !r.LoggedIn {
+		return &silentError{code: exitLoginRequired}
+	}
+	return nil
 }
 
 func (r statusReport) write(w io.Writer, now time.Time) {
@@ -105,12 +124,12 @@ func (r statusReport) write(w io.Writer, now time.Time) {
 	}
 	line("subject", r.Subject)
 	line("email", r.Email)
-	if r.AccessExpiry != nil {
-		left := r.AccessExpiry.Sub(now).Round(time.Second)
-		if left > 0 {
-			line("access token", fmt.Sprintf("expires %s (in %s)", r.AccessExpiry.Local().Format(time.RFC3339), left))
+	if r.AccessExpiry != "" {
+		exp, _ := time.Parse(time.RFC3339, r.AccessExpiry)
+		if left := exp.Sub(now).Round(time.Second); left > 0 {
+			line("access token", fmt.Sprintf("expires %s (in %s)", r.AccessExpiry, left))
 		} else {
-			line("access token", fmt.Sprintf("expired %s", r.AccessExpiry.Local().Format(time.RFC3339)))
+			line("access token", fmt.Sprintf("expired %s", r.AccessExpiry))
 		}
 	}
 	if r.LoggedIn {

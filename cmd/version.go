@@ -67,22 +67,38 @@ func (v Version) String() string {
 	return s
 }
 
-func (a *app) newVersion() *cobra.Command {
-	var asJSON bool
+// VersionOptions is one `authctl version`.
+type VersionOptions struct {
+	IO      IOStreams
+	Version Version
+	JSON    bool
+}
+
+// NewCmdVersion returns `authctl version`; runF, when not nil, receives
+// the options instead of versionRun (tests).
+func NewCmdVersion(f *Factory, runF func(*VersionOptions) error) *cobra.Command {
+	opts := &VersionOptions{IO: f.IO(), Version: f.deps.Version}
 	c := &cobra.Command{
 		Use:   "version",
 		Short: "Print authctl's version, commit and build date",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			if asJSON {
-				b, _ := json.MarshalIndent(a.deps.Version, "", "  ")
-				fmt.Fprintf(a.deps.Stdout, "%s\n", b)
-				return nil
+			if runF != nil {
+				return runF(opts)
 			}
-			fmt.Fprintf(a.deps.Stdout, "authctl %s\n", a.deps.Version)
-			return nil
+			return versionRun(opts)
 		},
 	}
-	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	c.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
 	return c
+}
+
+func versionRun(opts *VersionOptions) error {
+	if opts.JSON {
+		b, _ := json.MarshalIndent(opts.Version, "", "  ")
+		fmt.Fprintf(opts.IO.Out, "%s\n", b)
+		return nil
+	}
+	fmt.Fprintf(opts.IO.Out, "authctl %s\n", opts.Version)
+	return nil
 }

@@ -88,6 +88,8 @@ func TestEditsKeepEverythingElse(t *testing.T) {
 			"profiles:\n  w:\n    port: 1\n    client_id: \"yes\"\n    issuer: 'a: b'\n"},
 		{"bool and int", "profiles:\n  w:\n    port: 1\n    device: false\n", []op{set(8080, "profiles", "w", "port"), set(true, "profiles", "w", "device")},
 			"profiles:\n  w:\n    port: 8080\n    device: true\n"},
+		{"a new mapping is written in block style", "profiles:\n  w:\n    port: 1\n", []op{set(map[string]string{"audience": "https://api", "Resource": "r"}, "profiles", "w", "auth_params")},
+			"profiles:\n  w:\n    port: 1\n    auth_params:\n      Resource: r\n      audience: https://api\n"},
 		{"non-ASCII before a value", "profiles:\n  w:\n    client_id: é # ü\n", []op{set("x", "profiles", "w", "client_id")},
 			"profiles:\n  w:\n    client_id: x # ü\n"},
 	}

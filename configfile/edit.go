@@ -555,16 +555,26 @@ func blockText(value any, old *yaml.Node, keyIndent, step int, nl string) (strin
 	return "", false
 }
 
-// writePair writes a chain of one-key block mappings ending in an inline
-// value.
+// writePair writes a chain of one-key block mappings ending in a value:
+// a mapping of settings in block style, anything else inline.
 func writePair(b *strings.Builder, p pair, indent, step int, nl string) {
 	b.WriteString(strings.Repeat(" ", indent) + inline(p.key) + ":")
-	if next, ok := p.value.(pair); ok {
+	switch v := p.value.(type) {
+	case pair:
 		b.WriteString(nl)
-		writePair(b, next, indent+step, step, nl)
-		return
+		writePair(b, v, indent+step, step, nl)
+	case map[string]string:
+		if len(v) == 0 {
+			b.WriteString(" {}" + nl)
+			return
+		}
+		b.WriteString(nl)
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			writePair(b, pair{k, v[k]}, indent+step, step, nl)
+		}
+	default:
+		b.WriteString(" " + inline(p.value) + nl)
 	}
-	b.WriteString(" " + inline(p.value) + nl)
 }
 
 // insert adds keys (one key, or a chain of new mappings) → value to the

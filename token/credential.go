@@ -11,6 +11,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,7 +38,44 @@ type Credential struct {
 	TokenType    string    `json:"token_type,omitempty"`
 	Expiry       time.Time `json:"expiry,omitzero"`
 	IDToken      string    `json:"id_token,omitempty"`
-	Scopes       []string  `json:"scopes,omitempty"`
+	// Scopes are the scopes the provider granted (its `scope` answer, else
+	// those asked for).
+	Scopes []string `json:"scopes,omitempty"`
+	// Minted is what the login asked for. A profile that now asks for
+	// something else needs a new login.
+	Minted *Minted `json:"minted,omitempty"`
+}
+
+// Minted is what a credential was obtained for: the scopes and the extra
+// authorization parameters (audience, resource) the login sent. The
+// issuer and client are the credential's own fields.
+type Minted struct {
+	Scopes     []string          `json:"scopes"`
+	AuthParams map[string]string `json:"auth_params,omitempty"`
+}
+
+// Differs says how a profile that asks for scopes and params differs from
+// what m was minted for ("" when it does not): a changed set of scopes
+// or of authorization parameters. A nil m (a credential stored before
+// authctl recorded this) differs from nothing.
+func (m *Minted) Differs(scopes []string, params map[string]string) string {
+	if m == nil {
+		return ""
+	}
+	if !sameSet(m.Scopes, scopes) {
+		return fmt.Sprintf("the profile's scopes changed since login (%s, now %s)", strings.Join(m.Scopes, ","), strings.Join(scopes, ","))
+	}
+	if !maps.Equal(m.AuthParams, params) && (len(m.AuthParams) > 0 || len(params) > 0) {
+		return "the profile's auth_params changed since login"
+	}
+	return ""
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(slices.Compact(a), slices.Compact(b))
 }
 
 // Encode returns the stored form of c.

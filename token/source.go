@@ -28,6 +28,10 @@ type Source struct {
 	// for anything else is treated as absent.
 	Issuer   string
 	ClientID string
+	// Scopes and AuthParams are what the profile asks for; a credential
+	// minted for something else is treated as absent (see Minted).
+	Scopes     []string
+	AuthParams map[string]string
 	// Endpoint returns the provider's token endpoint. It is called only
 	// when a refresh is needed, so a cached token costs no lookup.
 	Endpoint func(ctx context.Context) (oauth2.Endpoint, error)
@@ -91,6 +95,11 @@ func (s *Source) Load(ctx context.Context) (*Credential, error) {
 	}
 	if s.ClientID != "" && c.ClientID != s.ClientID {
 		return nil, loginRequired("the stored credential of profile %q is for client %s, not %s", s.Account, c.ClientID, s.ClientID)
+	}
+	if s.Scopes != nil {
+		if why := c.Minted.Differs(s.Scopes, s.AuthParams); why != "" {
+			return nil, loginRequired("%s", why)
+		}
 	}
 	return c, nil
 }
@@ -261,6 +270,7 @@ func (s *Source) exchange(ctx context.Context, c *Credential) (*Credential, erro
 	}
 	fresh := FromOAuth2(c.Issuer, c.ClientID, t)
 	fresh.ClientSecret = c.ClientSecret
+	fresh.Minted = c.Minted
 	if fresh.RefreshToken == "" {
 		fresh.RefreshToken = c.RefreshToken
 	}
