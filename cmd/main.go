@@ -92,9 +92,9 @@ scripts: authctl token print, authctl curl URL.
 Exit codes: 0 ok, 1 failure, 2 usage or config error, 4 login required,
 22 curl --fail got a status of 400 or more, 130 interrupted
 (see: authctl help exit-codes).`,
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		Version:       f.deps.Version.String(),
+		SilenceUsage:     true,
+		SilenceErrors:    true,
+		Version:          f.deps.Version.String(),
 		PersistentPreRun: func(*cobra.Command, []string) { f.ran = true },
 	}
 	root.SetVersionTemplate("authctl {{.Version}}\n")

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -127,11 +129,7 @@ func profileListRun(ctx context.Context, opts *ProfileListOptions) error {
 }
 
 func sortRows(rows []profileRow) {
-	for i := 1; i < len(rows); i++ {
-		for j := i; j > 0 && rows[j].Name < rows[j-1].Name; j-- {
-			rows[j], rows[j-1] = rows[j-1], rows[j]
-		}
-	}
+	slices.SortFunc(rows, func(a, b profileRow) int { return strings.Compare(a.Name, b.Name) })
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -263,4 +261,3 @@ func profileRemoveRun(ctx context.Context, opts *ProfileRemoveOptions) error {
 	}
 	return nil
 }
-
