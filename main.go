@@ -63,11 +63,12 @@ func run() int {
 	browser.Stdout, browser.Stderr = os.Stderr, os.Stderr
 	info, ok := debug.ReadBuildInfo()
 	return cmd.Main(ctx, os.Args[1:], cmd.Deps{
-		Stdin:  os.Stdin,
-		Stdout: os.Stdout,
-		Stderr: os.Stderr,
-		Getenv: withoutSecretsForChildren(),
-		GOOS:   runtime.GOOS,
+		Stdin:   os.Stdin,
+		Stdout:  os.Stdout,
+		Stderr:  os.Stderr,
+		Getenv:  withoutSecretsForChildren(),
+		Environ: os.Environ,
+		GOOS:    runtime.GOOS,
 		// A provider that accepts the connection and never answers must
 		// not hang a script: every request to it gives up after this.
 		// (authctl curl bounds API requests with --max-time instead.)

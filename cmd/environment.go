@@ -33,7 +33,8 @@ func SecretEnvironment() []string { return []string{clientSecretEnv} }
 var outputEnvironment = []string{"AUTHCTL_ACCESS_TOKEN", "AUTHCTL_ID_TOKEN"}
 
 // checkEnvironment rejects an AUTHCTL_* variable that means nothing to
-// authctl: a misspelt setting would otherwise be ignored in silence.
+// authctl: a misspelt setting would otherwise be ignored in silence. An
+// empty one counts as unset, as for the settings' variables.
 func (f *Factory) checkEnvironment() error {
 	if f.deps.Environ == nil {
 		return nil
@@ -45,8 +46,8 @@ func (f *Factory) checkEnvironment() error {
 		}
 	}
 	for _, kv := range f.deps.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if !strings.HasPrefix(k, "AUTHCTL_") || slices.Contains(known, k) {
+		k, v, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(k, "AUTHCTL_") || v == "" || slices.Contains(known, k) {
 			continue
 		}
 		hint := ""

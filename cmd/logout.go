@@ -138,19 +138,22 @@ func logoutRun(ctx context.Context, opts *LogoutOptions) error {
 }
 
 // logoutOrphans deletes every credential the stores hold, for a config
-// that cannot be read.
+// that cannot be read. It says what it deleted and where it could not
+// look, and returns the config's error (exit 2): the providers were not
+// told.
 func logoutOrphans(ctx context.Context, opts *LogoutOptions) error {
-	fmt.Fprintf(opts.IO.ErrOut, "authctl: %v\n", opts.OrphansWhy)
+	w := opts.IO.ErrOut
+	fmt.Fprintf(w, "authctl: %v\n", opts.OrphansWhy)
 	var deleted []string
-	var listErr error
 	for _, st := range opts.Orphans {
 		l, ok := st.(keychain.Lister)
 		if !ok {
+			fmt.Fprintf(w, "authctl: %s cannot list what it holds; fix the config and run authctl logout --all again\n", st.Backend())
 			continue
 		}
 		names, err := l.Accounts(ctx)
 		if err != nil {
-			listErr = fmt.Errorf("list %s: %w", st.Backend(), err)
+			fmt.Fprintf(w, "authctl: cannot list the stored credentials in %s (%v)\n", st.Backend(), err)
 			continue
 		}
 		for _, n := range names {
@@ -161,15 +164,10 @@ func logoutOrphans(ctx context.Context, opts *LogoutOptions) error {
 		}
 	}
 	slices.Sort(deleted)
-	deleted = slices.Compact(deleted)
-	switch {
-	case listErr != nil:
-		fmt.Fprintf(opts.IO.ErrOut, "authctl: cannot list the stored credentials (%v); fix the config and run authctl logout --all again\n", listErr)
-		return listErr
-	case len(deleted) == 0:
-		fmt.Fprintln(opts.IO.ErrOut, "No credential was stored; nothing was revoked at any provider.")
-	default:
-		fmt.Fprintf(opts.IO.ErrOut, "Deleted the stored credentials of %q without revoking them (the config names no provider to ask); fix the config to log out cleanly.\n", deleted)
+	if len(deleted) == 0 {
+		fmt.Fprintln(w, "No stored credential was found; nothing was revoked at any provider.")
+	} else {
+		fmt.Fprintf(w, "Deleted the stored credentials of %q without revoking them (the config names no provider to ask); fix the config to log out cleanly.\n", slices.Compact(deleted))
 	}
 	return opts.OrphansWhy
 }
