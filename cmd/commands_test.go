@@ -247,7 +247,11 @@ func TestStatusFlagsAndRun(t *testing.T) {
 			b.env["AUTHCTL_PROFILE"] = "work"
 			tt.setup(b)
 			opts := &StatusOptions{IO: b.factory().IO(), Profile: b.profile(), Now: func() time.Time { return b.now }, JSON: tt.json}
-			b.assertRun(statusRun(context.Background(), opts), tt.code, tt.stdout, "")
+			stderr := ""
+			if tt.code == 1 {
+				stderr = "authctl: cannot tell whether profile \"work\" is logged in: read credential: keychain unavailable: no Secret Service\n"
+			}
+			b.assertRun(statusRun(context.Background(), opts), tt.code, tt.stdout, stderr)
 		})
 	}
 }

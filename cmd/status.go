@@ -103,7 +103,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	}
 	switch {
 	case r.LoggedIn == nil:
-		return &silentError{code: exitFailure}
+		return fmt.Errorf("cannot tell whether profile %q is logged in: %w", p.Name, lerr)
 	case !*r.LoggedIn:
 		return &silentError{code: exitLoginRequired}
 	}
