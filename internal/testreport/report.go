@@ -35,8 +35,10 @@ type running struct {
 	started time.Time
 	// subtests started and finished (pass, fail or skip).
 	subStarted, subDone int
-	// live are the subtests started and not finished, in start order.
-	live []string
+	// live are the subtests started and not finished, in start order;
+	// paused are those of them waiting for their turn (t.Parallel).
+	live   []string
+	paused map[string]bool
 }
 
 // Report turns `go test -json` events into go test's usual output (the
@@ -119,10 +121,14 @@ func (r *Report) testEvent(e event) {
 	switch e.Action {
 	case "run":
 		if !isSub {
-			r.running[k] = &running{started: e.Time}
+			r.running[k] = &running{started: e.Time, paused: map[string]bool{}}
 		} else if parent != nil && !strings.Contains(sub, "/") {
 			parent.subStarted++
 			parent.live = append(parent.live, sub)
+		}
+	case "pause", "cont":
+		if parent != nil && isSub {
+			parent.paused[sub] = e.Action == "pause"
 		}
 	case "output":
 		if r.verbose {
@@ -137,6 +143,7 @@ func (r *Report) testEvent(e event) {
 		} else if parent != nil && !strings.Contains(sub, "/") {
 			parent.subDone++
 			parent.live = slices.DeleteFunc(parent.live, func(s string) bool { return s == sub })
+			delete(parent.paused, sub)
 		}
 	}
 }
@@ -207,8 +214,8 @@ func skipReason(lines []string) string {
 }
 
 // Progress writes a line for each top-level test that has run for at least
-// after: how many of its subtests are done and which are running, or how
-// long it has run.
+// after: how many of its subtests are done, which are running and how many
+// wait for their turn, or how long it has run.
 func (r *Report) Progress(now time.Time, after time.Duration) {
 	keys := make([]testKey, 0, len(r.running))
 	for k, t := range r.running {
@@ -224,8 +231,17 @@ func (r *Report) Progress(now time.Time, after time.Duration) {
 			fmt.Fprintf(r.out, "%s: running for %s (%s)\n", k.test, took, r.short(k.pkg))
 			continue
 		}
-		fmt.Fprintf(r.out, "%s: %d/%d done after %s (%s); running: %s\n",
-			k.test, t.subDone, t.subStarted, took, r.short(k.pkg), names(t.live, 4))
+		var active []string
+		for _, sub := range t.live {
+			if !t.paused[sub] {
+				active = append(active, sub)
+			}
+		}
+		line := fmt.Sprintf("%s: %d/%d done after %s (%s); running: %s", k.test, t.subDone, t.subStarted, took, r.short(k.pkg), names(active, 4))
+		if waiting := len(t.live) - len(active); waiting > 0 {
+			line += fmt.Sprintf("; %d waiting", waiting)
+		}
+		fmt.Fprintln(r.out, line)
 	}
 }
 

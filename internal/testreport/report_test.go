@@ -136,7 +136,12 @@ func TestProgress(t *testing.T) {
 		{Time: t0, Action: "run", Package: "example.test/m", Test: "TestScript"},
 		{Time: t0, Action: "run", Package: "example.test/m", Test: "TestScript/a"},
 		{Time: t0, Action: "run", Package: "example.test/m", Test: "TestScript/b"},
+		{Time: t0, Action: "pause", Package: "example.test/m", Test: "TestScript/b"},
 		{Time: t0, Action: "run", Package: "example.test/m", Test: "TestScript/c"},
+		{Time: t0, Action: "pause", Package: "example.test/m", Test: "TestScript/c"},
+		{Time: t0, Action: "run", Package: "example.test/m", Test: "TestScript/d"},
+		{Time: t0, Action: "pause", Package: "example.test/m", Test: "TestScript/d"},
+		{Time: t0, Action: "cont", Package: "example.test/m", Test: "TestScript/b"},
 		{Time: t0, Action: "run", Package: "example.test/m", Test: "TestScript/b/nested"},
 		{Time: t0, Action: "pass", Package: "example.test/m", Test: "TestScript/b/nested"},
 		{Time: t0, Action: "skip", Package: "example.test/m", Test: "TestScript/a"},
@@ -151,15 +156,15 @@ func TestProgress(t *testing.T) {
 		t.Errorf("progress before the interval: %q", out.String())
 	}
 	r.Progress(t0.Add(21*time.Second), 10*time.Second)
-	want := "TestScript: 1/3 done after 21s (.); running: b, c\n" +
+	want := "TestScript: 1/4 done after 21s (.); running: b; 2 waiting\n" +
 		"TestSlow: running for 20s (slow)\n"
 	if out.String() != want {
 		t.Errorf("progress:\n%s\nwant:\n%s", out.String(), want)
 	}
 	out.Reset()
-	r.Event(event{Action: "pass", Package: "example.test/m", Test: "TestScript/b"})
-	r.Event(event{Action: "pass", Package: "example.test/m", Test: "TestScript/c"})
-	r.Event(event{Action: "pass", Package: "example.test/m", Test: "TestScript"})
+	for _, sub := range []string{"TestScript/b", "TestScript/c", "TestScript/d", "TestScript"} {
+		r.Event(event{Action: "pass", Package: "example.test/m", Test: sub})
+	}
 	r.Progress(t0.Add(31*time.Second), 10*time.Second)
 	if !regexp.MustCompile(`^TestSlow: running for 30s \(slow\)\n$`).MatchString(out.String()) {
 		t.Errorf("progress once TestScript ended: %q", out.String())
