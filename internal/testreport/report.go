@@ -245,6 +245,14 @@ func (r *Report) Progress(now time.Time, after time.Duration) {
 	}
 }
 
+// count says "1 test", "2 tests".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
 // names lists up to n of list, and how many more there are.
 func names(list []string, n int) string {
 	if len(list) <= n {
@@ -268,8 +276,8 @@ func (r *Report) short(pkg string) string {
 // each that failed or skipped, with the reason it skipped.
 func (r *Report) Summary() {
 	ran := r.passed + len(r.failed)
-	fmt.Fprintf(r.out, "\nSummary: %d tests ran in %d packages: %d passed, %d failed; %d skipped.\n",
-		ran, len(r.packages), r.passed, len(r.failed), len(r.skipped))
+	fmt.Fprintf(r.out, "\nSummary: %s ran in %s: %d passed, %d failed; %d skipped.\n",
+		count(ran, "test"), count(len(r.packages), "package"), r.passed, len(r.failed), len(r.skipped))
 	for _, k := range r.failed {
 		fmt.Fprintf(r.out, "  FAILED   %s %s\n", r.short(k.pkg), k.test)
 	}
