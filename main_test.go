@@ -41,7 +41,11 @@ func TestMain(m *testing.M) {
 
 // TestScript runs the end-to-end scripts: the real authctl binary against a
 // real OpenID provider (node-oidc-provider) and the real Secret Service, or
-// a file store where there is none (see storeMode).
+// a file store where there is none (see storeMode). Scripts see which as
+// the condition [keychain]; $STORAGE matches the storage status names, and
+// $NOKEYCHAIN says why there is no keychain, for skips:
+//
+//	[!keychain] skip 'about the keychain itself: '$NOKEYCHAIN
 func TestScript(t *testing.T) {
 	if err := testidp.Available(); err != nil {
 		testidp.SkipOrFail(t, err.Error())
