@@ -15,6 +15,7 @@ import (
 	"github.com/pkg/browser"
 
 	"github.com/authctl/authctl/cmd"
+	"github.com/authctl/authctl/keychain"
 )
 
 // Stamped by release builds with -ldflags "-X main.version=… -X main.commit=… -X main.date=…".
@@ -25,7 +26,7 @@ var (
 )
 
 func main() {
-	os.Exit(run())
+	os.Exit(run(nil))
 }
 
 // withoutSecretsForChildren takes authctl's secret variables (the client
@@ -48,7 +49,10 @@ func withoutSecretsForChildren() func(string) string {
 	}
 }
 
-func run() int {
+// run runs authctl on the process's arguments and environment. openKeychain
+// is cmd.Deps.Keychain: nil for the OS keychain (the end-to-end tests pass
+// a file-backed store on machines without one).
+func run(openKeychain func(time.Duration) keychain.Store) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// The first Ctrl-C cancels ctx, and authctl winds down (a refresh under
@@ -74,5 +78,6 @@ func run() int {
 		// (authctl curl bounds API requests with --max-time instead.)
 		HTTPClient: &http.Client{Timeout: 30 * time.Second},
 		Version:    cmd.Version{Version: version, Commit: commit, Date: date}.FromBuildInfo(info, ok),
+		Keychain:   openKeychain,
 	})
 }

@@ -34,41 +34,34 @@ import (
 // commands of the scripts in testdata/script.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"authctl":     func() { os.Exit(run()) },
+		"authctl":     func() { os.Exit(run(scriptKeychain())) },
 		"testbrowser": func() { os.Exit(testbrowser.Main(os.Args[1:], os.Stdout, os.Stderr)) },
 	})
 }
 
 // TestScript runs the end-to-end scripts: the real authctl binary against a
-// real OpenID provider (node-oidc-provider) and the real Secret Service.
+// real OpenID provider (node-oidc-provider) and the real Secret Service, or
+// a file store where there is none (see storeMode). Scripts see which as
+// the condition [keychain]; $STORAGE matches the storage status names, and
+// $NOKEYCHAIN says why there is no keychain, for skips:
+//
+//	[!keychain] skip 'about the keychain itself: '$NOKEYCHAIN
 func TestScript(t *testing.T) {
 	if err := testidp.Available(); err != nil {
 		testidp.SkipOrFail(t, err.Error())
 	}
-	if err := keychainAvailable(); err != nil {
-		testidp.SkipOrFail(t, "no usable keychain for the end-to-end tests: "+err.Error())
-	}
+	mode := chooseStore(t)
 	testscript.Run(t, testscript.Params{
-		Dir:                 "testdata/script",
-		Setup:               setupScript,
+		Dir: "testdata/script",
+		Setup: func(env *testscript.Env) error {
+			profile := setupScript(env)
+			mode.setup(env, profile, profile+"-b")
+			return nil
+		},
 		Cmds:                scriptCommands(),
 		RequireExplicitExec: true,
-		Condition:           scriptCondition,
+		Condition:           mode.condition(scriptCondition),
 	})
-}
-
-// keychainAvailable probes the OS keychain the way authctl uses it.
-func keychainAvailable() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, err := keychain.DefaultStore(keychain.SystemOptions{}).Get(ctx, "probe-"+randomHex(4))
-	if errors.Is(err, keychain.ErrNotFound) {
-		return nil
-	}
-	if err == nil {
-		return nil
-	}
-	return err
 }
 
 func randomHex(n int) string {
@@ -82,9 +75,8 @@ var passedThrough = []string{"DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR", "GOC
 
 // setupScript gives each script its own home, config and state
 // directories and its own profile name (the keychain is shared between
-// scripts running in parallel), and deletes the profile's keychain items
-// when the script ends.
-func setupScript(env *testscript.Env) error {
+// scripts running in parallel), which it returns.
+func setupScript(env *testscript.Env) string {
 	for _, k := range passedThrough {
 		if v := os.Getenv(k); v != "" {
 			env.Setenv(k, v)
@@ -106,15 +98,7 @@ func setupScript(env *testscript.Env) error {
 	env.Values["state"] = &scriptState{}
 	env.Setenv("AUTHCTL_PROFILE", profile)
 	env.Setenv("PROFILE", profile)
-	env.Defer(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		store := keychain.DefaultStore(keychain.SystemOptions{})
-		for _, p := range []string{profile, profile + "-b"} {
-			_ = store.Delete(ctx, p)
-		}
-	})
-	return nil
+	return profile
 }
 
 // scriptState is what a script's custom commands share.
@@ -299,7 +283,8 @@ func cmdAPI(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// cmdCred inspects the profile's credential in the real keychain:
+// cmdCred inspects the profile's credential in the store the script's
+// authctl uses (the real keychain, or file mode's store):
 //
 //	cred exists [PROFILE]       assert it is there (! cred exists: that it is not)
 //	cred get FIELD [PROFILE]    print refresh_token, access_token, id_token, client_secret, issuer or client_id
@@ -316,7 +301,7 @@ func cmdCred(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_, err := keychain.DefaultStore(keychain.SystemOptions{}).Get(ctx, profile)
+		_, err := scriptStore(ts).Get(ctx, profile)
 		switch {
 		case err == nil && neg:
 			ts.Fatalf("a credential is stored for %s", profile)
@@ -353,7 +338,7 @@ func cmdCred(ts *testscript.TestScript, neg bool, args []string) {
 func loadCred(ts *testscript.TestScript, profile string) *token.Credential {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	b, err := keychain.DefaultStore(keychain.SystemOptions{}).Get(ctx, profile)
+	b, err := scriptStore(ts).Get(ctx, profile)
 	if err != nil {
 		ts.Fatalf("read credential of %s: %v", profile, err)
 	}
@@ -485,7 +470,7 @@ func execAuthctl(ts *testscript.TestScript, args []string) int {
 // through. testscript does not hand out the script's whole environment.
 func scriptEnv(ts *testscript.TestScript) []string {
 	var env []string
-	keys := append([]string{"PATH", "WORK", "TMPDIR", "TESTBROWSER_LOG", "TESTBROWSER_MODE"}, passedThrough...)
+	keys := append([]string{"PATH", "WORK", "TMPDIR", "TESTBROWSER_LOG", "TESTBROWSER_MODE", envFileStore}, passedThrough...)
 	keys = append(keys, cmd.Environment()...)
 	slices.Sort(keys)
 	for _, k := range slices.Compact(keys) {

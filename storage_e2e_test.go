@@ -4,22 +4,152 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/godbus/dbus/v5"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/authctl/authctl/internal/testidp"
+	"github.com/authctl/authctl/keychain"
 )
 
-// The custom commands of the storage_*.txtar scripts: private D-Bus
-// sessions (bare, or with a gnome-keyring of their own that a script may
+// The scripts run against one of two stores, chosen once per run:
+//
+//   - keychain mode: the real OS keychain (on Linux the Secret Service of
+//     the session bus, which scripts/test provides with gnome-keyring);
+//   - file mode: a file store in each script's own directory, which the
+//     test binary's authctl command is given as cmd.Deps.Keychain. authctl
+//     behaves as with a keychain (no --insecure-storage, no warnings); the
+//     scripts about the keychain itself skip, on [!keychain].
+//
+// Keychain mode is chosen when the keychain answers. File mode is chosen
+// when it does not, or when AUTHCTL_TEST_STORE=file asks for it (to run
+// both modes on a machine with a keychain). AUTHCTL_TEST_STORE=keychain,
+// and AUTHCTL_TEST_REQUIRE_REAL=1 as in CI, make a missing keychain fail.
+const (
+	// envTestStore chooses the store: "file", "keychain", or empty (auto).
+	envTestStore = "AUTHCTL_TEST_STORE"
+	// envFileStore carries a file-mode script's store directory to the
+	// authctl command (see scriptKeychain).
+	envFileStore = "AUTHCTL_TEST_FILE_STORE"
+)
+
+// storeMode is the store the scripts of this run use.
+type storeMode struct {
+	// file is set in file mode.
+	file bool
+	// why says why file mode was chosen, for the keychain scripts' skips.
+	why string
+}
+
+// chooseStore picks the run's storeMode, failing t when the keychain is
+// required and missing.
+func chooseStore(t *testing.T) storeMode {
+	requireReal := os.Getenv(testidp.EnvRequireReal) == "1"
+	choice := os.Getenv(envTestStore)
+	switch choice {
+	case "file":
+		if requireReal {
+			t.Fatalf("%s=file contradicts %s=1, which requires the real keychain", envTestStore, testidp.EnvRequireReal)
+		}
+		return storeMode{file: true, why: envTestStore + "=file chose the file store"}
+	case "", "keychain":
+	default:
+		t.Fatalf("%s=%q: want file, keychain or nothing", envTestStore, choice)
+	}
+	err := keychainAvailable()
+	if err == nil {
+		return storeMode{}
+	}
+	if requireReal || choice == "keychain" {
+		t.Fatalf("no usable keychain for the end-to-end tests: %v", err)
+	}
+	t.Logf("no usable keychain (%v): the scripts use a file store, and those about the keychain skip", err)
+	return storeMode{file: true, why: "no Secret Service here (Debian: apt-get install gnome-keyring libsecret-tools dbus)"}
+}
+
+// keychainAvailable probes the OS keychain the way authctl uses it.
+func keychainAvailable() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := keychain.DefaultStore(keychain.SystemOptions{}).Get(ctx, "probe-"+randomHex(4))
+	if err == nil || errors.Is(err, keychain.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// setup prepares a script's store: in file mode it sets $AUTHCTL_TEST_FILE_STORE
+// (outside $HOME, so that nofile ... $HOME still means "no plain file of
+// authctl's own") and $NOKEYCHAIN (why [!keychain] holds); in keychain mode
+// it deletes the script's items from the keychain when the script ends.
+// In both, $STORAGE is a regexp matching the backend status names.
+func (m storeMode) setup(env *testscript.Env, profiles ...string) {
+	if m.file {
+		dir := filepath.Join(env.WorkDir, ".keychain")
+		env.Setenv(envFileStore, dir)
+		env.Setenv("NOKEYCHAIN", m.why)
+		env.Setenv("STORAGE", regexp.QuoteMeta(fileStore(dir).Backend()))
+		return
+	}
+	store := keychain.DefaultStore(keychain.SystemOptions{})
+	env.Setenv("STORAGE", regexp.QuoteMeta(store.Backend()))
+	env.Defer(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		for _, p := range profiles {
+			_ = store.Delete(ctx, p)
+		}
+	})
+}
+
+// condition answers [keychain] (the scripts run against the real keychain)
+// and passes every other condition to next.
+func (m storeMode) condition(next func(string) (bool, error)) func(string) (bool, error) {
+	return func(cond string) (bool, error) {
+		if cond == "keychain" {
+			return !m.file, nil
+		}
+		return next(cond)
+	}
+}
+
+// fileStore is file mode's store in dir: split as the keychain store is,
+// so that authctl sees the same behaviour apart from where bytes land.
+func fileStore(dir string) keychain.Store {
+	return keychain.NewSplit(keychain.NewFile(dir), keychain.SplitOptions{})
+}
+
+// scriptKeychain is cmd.Deps.Keychain for the authctl command of a script:
+// the file store in file mode, nil (the OS keychain) otherwise.
+func scriptKeychain() func(time.Duration) keychain.Store {
+	dir := os.Getenv(envFileStore)
+	if dir == "" {
+		return nil
+	}
+	return func(time.Duration) keychain.Store { return fileStore(dir) }
+}
+
+// scriptStore is the store the script's authctl uses, for commands that
+// inspect it (cred).
+func scriptStore(ts *testscript.TestScript) keychain.Store {
+	if dir := ts.Getenv(envFileStore); dir != "" {
+		return fileStore(dir)
+	}
+	return keychain.DefaultStore(keychain.SystemOptions{})
+}
+
+// Where the scripts' credentials live, and the custom commands of the
+// storage_*.txtar scripts: private D-Bus sessions (bare, or with a gnome-keyring of their own that a script may
 // lock without disturbing the scripts running alongside), a bound on how
 // long a command may take, and file modes.
 

@@ -172,8 +172,8 @@ func specs() []optSpec {
 			return nil
 		}},
 		{"--write-out", 'w', valueOpt, func(o *Options, v string) error { o.WriteOut = v; return nil }},
-		{"--user-agent", 'A', valueOpt, func(o *Options, v string) error { o.UserAgent = v; return nil }},
-		{"--referer", 'e', valueOpt, func(o *Options, v string) error { o.Referer = v; return nil }},
+		{"--user-agent", 'A', valueOpt, headerValue("--user-agent", func(o *Options) *string { return &o.UserAgent })},
+		{"--referer", 'e', valueOpt, headerValue("--referer", func(o *Options) *string { return &o.Referer })},
 		{"--url", 0, valueOpt, func(o *Options, v string) error { return o.setURL(v) }},
 		{"--profile", 'p', valueOpt, func(o *Options, v string) error { o.Profile = v; return nil }},
 		{"--config", 0, valueOpt, func(o *Options, v string) error { o.Config = v; return nil }},
@@ -197,6 +197,18 @@ func (o *Options) setURL(v string) error {
 	}
 	o.URL = v
 	return nil
+}
+
+// headerValue sets the field of an option whose value becomes a header,
+// refusing a value with a line break (as -H does).
+func headerValue(flag string, field func(o *Options) *string) func(o *Options, v string) error {
+	return func(o *Options, v string) error {
+		if strings.ContainsAny(v, "\r\n") {
+			return usagef("%s %q contains a line break", flag, v)
+		}
+		*field(o) = v
+		return nil
+	}
 }
 
 // parseHeader reads one -H value in curl's three forms.

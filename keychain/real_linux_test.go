@@ -27,23 +27,26 @@ func skipOrFail(t testing.TB, reason string) {
 	t.Skip(reason)
 }
 
+// installHint ends the reason of a skip for want of a Secret Service.
+const installHint = " (Debian: apt-get install gnome-keyring libsecret-tools dbus; scripts/test then runs the tests in a private keyring session)"
+
 // realBus returns a connection to the session bus when a Secret Service
 // runs on it, and skips (or fails) otherwise.
 func realBus(t testing.TB) *dbus.Conn {
 	t.Helper()
 	addr := os.Getenv("DBUS_SESSION_BUS_ADDRESS")
 	if addr == "" {
-		skipOrFail(t, "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS unset); run under dbus-run-session with gnome-keyring")
+		skipOrFail(t, "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS unset)"+installHint)
 	}
 	conn, err := dbus.Connect(addr)
 	if err != nil {
-		skipOrFail(t, "cannot connect to the session bus: "+err.Error())
+		skipOrFail(t, "cannot connect to the session bus: "+err.Error()+installHint)
 	}
 	t.Cleanup(func() { conn.Close() })
 	var has bool
 	err = conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, "org.freedesktop.secrets").Store(&has)
 	if err != nil || !has {
-		skipOrFail(t, "no Secret Service (org.freedesktop.secrets has no owner on the session bus)")
+		skipOrFail(t, "no Secret Service (org.freedesktop.secrets has no owner on the session bus)"+installHint)
 	}
 	return conn
 }
@@ -278,7 +281,7 @@ func inPrivateKeyring(t *testing.T) bool {
 	realBus(t) // the same skip-or-fail rule as the other real tests
 	for _, prog := range []string{"dbus-run-session", "gnome-keyring-daemon", "dbus-send"} {
 		if _, err := exec.LookPath(prog); err != nil {
-			skipOrFail(t, prog+" not found: cannot start a private keyring")
+			skipOrFail(t, prog+" not found: cannot start a private keyring"+installHint)
 		}
 	}
 	home := t.TempDir()

@@ -167,7 +167,7 @@ func TestHungKeychainTimesOut(t *testing.T) {
 
 func TestNoSecretServiceOnTheBusIsExplained(t *testing.T) {
 	if _, err := exec.LookPath("dbus-daemon"); err != nil {
-		skipOrFail(t, "dbus-daemon is not installed")
+		skipOrFail(t, "dbus-daemon is not installed (Debian: apt-get install dbus)")
 	}
 	addr := privateBus(t)
 	s := keychain.NewSystem(keychain.SystemOptions{Getenv: func(string) string { return addr }})

@@ -151,17 +151,22 @@ func (c *Credential) Fresh(now time.Time, minTTL time.Duration) bool {
 	return c.TTL(now) > minTTL
 }
 
+// latestExp is the last second JWTExpiry takes as an exp (the end of the
+// year 9999); beyond it a time would overflow, and no token lives that long.
+const latestExp = 253402300799
+
 // JWTExpiry returns the exp claim of a JWT without verifying anything, or
-// the zero time if tok is not a JWT with a numeric exp.
+// the zero time if tok is not a JWT with a numeric exp (a JSON number, as
+// RFC 7519 says, greater than 0 and not after the year 9999).
 func JWTExpiry(tok string) time.Time {
 	var claims struct {
-		Exp json.Number `json:"exp"`
+		Exp json.RawMessage `json:"exp"`
 	}
 	if !jwtClaims(tok, &claims) {
 		return time.Time{}
 	}
-	f, err := claims.Exp.Float64()
-	if err != nil || f <= 0 {
+	var f float64
+	if len(claims.Exp) == 0 || claims.Exp[0] == '"' || json.Unmarshal(claims.Exp, &f) != nil || f <= 0 || f > latestExp {
 		return time.Time{}
 	}
 	sec := int64(f)

@@ -128,7 +128,7 @@ func Available() error {
 
 func availableIn(dir string) error {
 	if _, err := exec.LookPath("node"); err != nil {
-		return errors.New("node is not installed (Node 20 or later is needed for the test provider)")
+		return errors.New("node is not installed (Node 20 or later is needed for the test provider; Debian: apt-get install nodejs npm)")
 	}
 	if _, err := os.Stat(filepath.Join(dir, "server.js")); err != nil {
 		return fmt.Errorf("test provider not found: %w", err)
