@@ -39,8 +39,9 @@ const (
 	// envTestStore chooses the store: "file", "keychain", or empty (auto).
 	envTestStore = "AUTHCTL_TEST_STORE"
 	// envFileStore carries a file-mode script's store directory to the
-	// authctl command (see scriptKeychain).
-	envFileStore = "AUTHCTL_TEST_FILE_STORE"
+	// authctl command (see scriptKeychain). It does not start with
+	// AUTHCTL_: authctl refuses AUTHCTL_ variables it does not know.
+	envFileStore = "TESTSCRIPT_FILE_STORE"
 )
 
 // storeMode is the store the scripts of this run use.
@@ -88,7 +89,7 @@ func keychainAvailable() error {
 	return err
 }
 
-// setup prepares a script's store: in file mode it sets $AUTHCTL_TEST_FILE_STORE
+// setup prepares a script's store: in file mode it sets $TESTSCRIPT_FILE_STORE
 // (outside $HOME, so that nofile ... $HOME still means "no plain file of
 // authctl's own") and $NOKEYCHAIN (why [!keychain] holds); in keychain mode
 // it deletes the script's items from the keychain when the script ends.

@@ -120,6 +120,11 @@ Exit codes: 0 ok, 1 failure, 2 usage or config error, 4 login required,
 		NewCmdVersion(f, nil),
 	)
 	addHelpTopics(root)
+	// cobra's completion commands keep the output stream they see when
+	// they are made: set the streams first.
+	root.SetIn(f.deps.Stdin)
+	root.SetOut(f.deps.Stdout)
+	root.SetErr(f.deps.Stderr)
 	root.InitDefaultCompletionCmd()
 	if c, _, err := root.Find([]string{"completion"}); err == nil && c != root {
 		rewrapLong(c)
