@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/authctl/authctl/curl"
+	"github.com/authctl/authctl/endpoint"
 	"github.com/authctl/authctl/token"
 )
 
@@ -61,17 +62,24 @@ func (a *app) runCurl(c *cobra.Command, args []string) error {
 		return err
 	}
 	a.warnInsecure(p)
-	base := a.curlBase()
+	plain := a.curlBase()
+	// A request with the token goes over https, or straight to this
+	// machine over plain http, never through a proxy (endpoint.Transport),
+	// unless --allow-http-bearer says otherwise.
+	authed := http.RoundTripper(endpoint.NewTransport(endpoint.Options{DisableCompression: true}))
+	if opts.AllowInsecureHTTP {
+		authed = plain
+	}
 	if opts.Verbose {
-		base = curl.Verbose(base, a.deps.Stderr)
+		plain, authed = curl.Verbose(plain, a.deps.Stderr), curl.Verbose(authed, a.deps.Stderr)
 	}
 	env := curl.Env{
 		Authed: &token.Transport{
 			Source:            a.source(p),
-			Base:              base,
+			Base:              authed,
 			AllowInsecureHTTP: opts.AllowInsecureHTTP,
 		},
-		Plain:     base,
+		Plain:     plain,
 		Stdin:     a.deps.Stdin,
 		Stdout:    a.deps.Stdout,
 		Stderr:    a.deps.Stderr,
@@ -88,13 +96,11 @@ func (a *app) runCurl(c *cobra.Command, args []string) error {
 	return needLogin(err, p.Name)
 }
 
-// curlBase is the transport under the token for API requests: the
-// injected client's, or a clone of the default one without automatic gzip,
-// so -i shows the headers the server sent.
+// curlBase is the transport for API requests without the token: a clone
+// of the default one without automatic gzip, so -i shows the headers the
+// server sent. It is not the provider's client (Deps.HTTPClient), whose
+// answers are size-limited: an API's answer streams at any size.
 func (a *app) curlBase() http.RoundTripper {
-	if a.deps.HTTPClient != nil && a.deps.HTTPClient.Transport != nil {
-		return a.deps.HTTPClient.Transport
-	}
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.DisableCompression = true
 	return t

@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/authctl/authctl/curl"
+	"github.com/authctl/authctl/provider"
+	"github.com/authctl/authctl/safetext"
 	"github.com/authctl/authctl/token"
 )
 
@@ -55,6 +57,7 @@ func exitCode(err error, interrupted bool) int {
 	var usage *usageError
 	var curlExit *curl.ExitError
 	var silent *silentError
+	var settings *provider.SettingsError
 	switch {
 	case err == nil:
 		return exitOK
@@ -65,6 +68,8 @@ func exitCode(err error, interrupted bool) int {
 	case errors.As(err, &curlExit):
 		return curlExit.Code
 	case errors.As(err, &usage):
+		return exitUsage
+	case errors.As(err, &settings):
 		return exitUsage
 	case errors.Is(err, token.ErrLoginRequired):
 		return exitLoginRequired
@@ -85,5 +90,11 @@ func message(err error, interrupted bool) string {
 	case interrupted && errors.Is(err, context.Canceled):
 		return "authctl: interrupted"
 	}
-	return "authctl: " + oneLine(err.Error())
+	// The last line of defence: whatever the error quotes from outside
+	// (a provider's words, a server's reason phrase) is one printable line
+	// here, without anything shaped like a token.
+	return "authctl: " + oneLine(safetext.Redact(err.Error(), maxMessage))
 }
+
+// maxMessage bounds the error line, in characters.
+const maxMessage = 1000

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,6 +12,7 @@ import (
 	"github.com/authctl/authctl/keychain"
 	"github.com/authctl/authctl/login"
 	"github.com/authctl/authctl/provider"
+	"github.com/authctl/authctl/safetext"
 	"github.com/authctl/authctl/token"
 )
 
@@ -90,7 +90,7 @@ func (a *app) runLogin(c *cobra.Command, o loginOptions) error {
 	if p.ClientID == "" {
 		return usageErrorf("no client id for profile %q: pass --client-id ID", p.Name)
 	}
-	if err := requireTLS(p); err != nil {
+	if err := provider.CheckSettings(p.Issuer, explicitEndpoints(p)); err != nil {
 		return err
 	}
 	if o.device && o.noBrowser {
@@ -163,6 +163,7 @@ func (a *app) runLogin(c *cobra.Command, o loginOptions) error {
 		Stderr:                a.deps.Stderr,
 		HTTPClient:            a.httpClient(),
 		Now:                   a.deps.Now,
+		Log:                   a.logf,
 	}
 	var res *login.Result
 	if o.device {
@@ -214,7 +215,7 @@ func (a *app) runLogin(c *cobra.Command, o loginOptions) error {
 		who = res.Claims.Subject
 	}
 	if who != "" {
-		who = " as " + who
+		who = " as " + safetext.Clean(who, 100)
 	}
 	fmt.Fprintf(a.deps.Stderr, "Logged in to %s%s (profile %q).\n", orDefault(p.Issuer, m.TokenEndpoint), who, p.Name)
 	if res.Token.RefreshToken == "" {
@@ -250,22 +251,6 @@ func (a *app) clientSecret(p *Profile, stored []byte) string {
 	}
 	a.logf("using the client secret kept with the stored credential")
 	return c.ClientSecret
-}
-
-// requireTLS refuses a provider reached over plain http unless it is on
-// this machine: the code, the PKCE verifier and the tokens would cross the
-// network in the clear.
-func requireTLS(p *Profile) error {
-	for _, raw := range []string{p.Issuer, p.AuthURL, p.TokenURL, p.DeviceAuthURL, p.RevocationURL, p.UserinfoURL, p.JWKSURL} {
-		u, err := url.Parse(raw)
-		if raw == "" || err != nil {
-			continue
-		}
-		if u.Scheme == "http" && !token.IsLoopback(u.Hostname()) {
-			return usageErrorf("%s uses plain http: authctl talks to a provider over https only (http is allowed for 127.0.0.1 and localhost)", raw)
-		}
-	}
-	return nil
 }
 
 // canPrompt reports whether the keychain can ask the user to unlock it:

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/authctl/authctl/safetext"
 	"github.com/authctl/authctl/token"
 )
 
@@ -54,7 +55,8 @@ Exits 4 when not logged in.`,
 			case lerr == nil:
 				r.LoggedIn = true
 				id := cred.Identity()
-				r.Subject, r.Email = id.Subject, id.Email
+				// Claims come from the provider: shown, so made printable.
+				r.Subject, r.Email = safetext.Clean(id.Subject, 200), safetext.Clean(id.Email, 200)
 				if !cred.Expiry.IsZero() {
 					e := cred.Expiry.UTC()
 					r.AccessExpiry = &e

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/authctl/authctl/safetext"
 	"github.com/authctl/authctl/token"
 )
 
@@ -56,7 +57,7 @@ a 401) and print the claims, readably or as --json.`,
 				return fmt.Errorf("userinfo: %w", err)
 			}
 			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("userinfo: the provider answered %s %s", resp.Status, resp.Header.Get("WWW-Authenticate"))
+				return fmt.Errorf("userinfo: the provider answered %s %s", safetext.Redact(resp.Status, 60), safetext.Redact(resp.Header.Get("WWW-Authenticate"), 300))
 			}
 			var claims map[string]any
 			if err := json.Unmarshal(body, &claims); err != nil {
@@ -73,14 +74,14 @@ a 401) and print the claims, readably or as --json.`,
 				keys = append(keys, k)
 			}
 			sort.Strings(keys)
+			// The provider's claims, shown to a person: printable, one line each.
 			for _, k := range keys {
-				v := claims[k]
-				if s, ok := v.(string); ok {
-					fmt.Fprintf(a.deps.Stdout, "%-20s %s\n", k+":", s)
-				} else {
-					b, _ := json.Marshal(v)
-					fmt.Fprintf(a.deps.Stdout, "%-20s %s\n", k+":", b)
+				v, ok := claims[k].(string)
+				if !ok {
+					b, _ := json.Marshal(claims[k])
+					v = string(b)
 				}
+				fmt.Fprintf(a.deps.Stdout, "%-20s %s\n", safetext.Clean(k, 60)+":", safetext.Clean(v, 500))
 			}
 			return nil
 		},
