@@ -44,10 +44,17 @@ func (e *Error) Is(target error) bool { return target == ErrRefused }
 // Check parses raw and applies the rule to it: nil for an https URL with
 // a host, or a plain-http URL whose host is loopback (see IsLoopback);
 // otherwise an *Error.
+//
+// A URL with a character that cannot be shown as it is (a control
+// character, a bidirectional override) is refused too: it could be
+// printed for a person to open, and show one address while naming another.
 func Check(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return &Error{URL: fmt.Sprintf("%q", safetext.Clean(raw, 200)), Why: "not a valid URL"}
+	}
+	if safetext.Clean(raw, 0) != raw {
+		return &Error{URL: fmt.Sprintf("%q", safetext.Clean(raw, 200)), Why: "holds characters that cannot be shown"}
 	}
 	return CheckURL(u)
 }

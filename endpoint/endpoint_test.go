@@ -36,6 +36,9 @@ func TestCheck(t *testing.T) {
 		{"https:///token", false},
 		{"http://user:pw@idp.example.test/", false},
 		{"https://idp.example.test/\x1b[2J", false},
+		{"https://idp.example.test/\u009b2J", false},
+		{"https://idp.example.test/device\u202e", false},
+		{"https://idp.example.test/Jürgen", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.url, func(t *testing.T) {

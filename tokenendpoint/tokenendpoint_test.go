@@ -15,8 +15,8 @@ import (
 
 // exchange makes one refresh request to a token endpoint that answers
 // body with contentType, through a Transport, and returns what x/oauth2
-// made of it, the Transport and what it logged.
-func exchange(t *testing.T, contentType, body string) (*oauth2.Token, error, *Transport, []string) {
+// made of it, the Transport, what it logged and x/oauth2's error.
+func exchange(t *testing.T, contentType, body string) (*oauth2.Token, *Transport, []string, error) {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", contentType)
@@ -28,7 +28,7 @@ func exchange(t *testing.T, contentType, body string) (*oauth2.Token, error, *Tr
 	conf := &oauth2.Config{ClientID: "cli", Endpoint: oauth2.Endpoint{TokenURL: srv.URL, AuthStyle: oauth2.AuthStyleInParams}}
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, client)
 	tok, err := conf.TokenSource(ctx, &oauth2.Token{RefreshToken: "old", Expiry: time.Unix(1, 0)}).Token()
-	return tok, err, tr, logged
+	return tok, tr, logged, err
 }
 
 // An odd expires_in no longer costs the whole answer: it is dropped, and
@@ -55,7 +55,7 @@ func TestExpiresIn(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.raw, func(t *testing.T) {
 			body := `{"access_token":"AT","token_type":"Bearer","refresh_token":"RT2","expires_in":` + tt.raw + `}`
-			tok, err, _, logged := exchange(t, "application/json", body)
+			tok, _, logged, err := exchange(t, "application/json", body)
 			if err != nil {
 				t.Fatalf("x/oauth2 refused the answer: %v", err)
 			}
@@ -85,7 +85,7 @@ func TestExpiresIn(t *testing.T) {
 // into an access token that expired a second ago.
 func TestExpiresInForm(t *testing.T) {
 	for _, raw := range []string{"-1", "1e20", "3600.5"} {
-		tok, err, _, _ := exchange(t, "application/x-www-form-urlencoded", "access_token=AT&refresh_token=RT2&token_type=bearer&expires_in="+raw)
+		tok, _, _, err := exchange(t, "application/x-www-form-urlencoded", "access_token=AT&refresh_token=RT2&token_type=bearer&expires_in="+raw)
 		if err != nil || !tok.Expiry.IsZero() || tok.RefreshToken != "RT2" || tok.TokenType != "Bearer" {
 			t.Errorf("expires_in=%s: %+v, %v; want no expiry, RT2, Bearer", raw, tok, err)
 		}
@@ -111,7 +111,7 @@ func TestTokenType(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.raw, func(t *testing.T) {
-			tok, err, _, logged := exchange(t, "application/json", `{"access_token":"AT","expires_in":60,"token_type":`+tt.raw+`}`)
+			tok, _, logged, err := exchange(t, "application/json", `{"access_token":"AT","expires_in":60,"token_type":`+tt.raw+`}`)
 			if err != nil {
 				t.Fatalf("x/oauth2 refused the answer: %v", err)
 			}
@@ -132,7 +132,7 @@ func TestTokenType(t *testing.T) {
 
 // An answer x/oauth2 refuses still gives up the refresh token it carried.
 func TestRefreshTokenOfARefusedAnswer(t *testing.T) {
-	_, err, tr, _ := exchange(t, "application/json", `{"refresh_token":"RT2","token_type":"Bearer"}`)
+	_, tr, _, err := exchange(t, "application/json", `{"refresh_token":"RT2","token_type":"Bearer"}`)
 	if err == nil {
 		t.Fatal("x/oauth2 accepted an answer without access_token")
 	}
