@@ -201,7 +201,10 @@ func (m *Metadata) endpoints() []struct{ name, url string } {
 // not a failure of the provider.
 type SettingsError struct{ Err error }
 
+// Error is the underlying error's message.
 func (e *SettingsError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the underlying error.
 func (e *SettingsError) Unwrap() error { return e.Err }
 
 // checkIssuer checks an issuer setting: an http(s) URL without query or
