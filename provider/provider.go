@@ -172,7 +172,20 @@ func (m *Metadata) Validate() error {
 	if m.TokenEndpoint == "" {
 		return errors.New("no token_endpoint")
 	}
-	for _, f := range m.endpoints() {
+	return m.checkEndpoints()
+}
+
+// checkEndpoints applies the endpoint rule to every endpoint m sets, in a
+// fixed order; the error names the first that breaks it.
+func (m *Metadata) checkEndpoints() error {
+	for _, f := range []struct{ name, url string }{
+		{"token_endpoint", m.TokenEndpoint},
+		{"authorization_endpoint", m.AuthorizationEndpoint},
+		{"device_authorization_endpoint", m.DeviceAuthorizationEndpoint},
+		{"revocation_endpoint", m.RevocationEndpoint},
+		{"userinfo_endpoint", m.UserinfoEndpoint},
+		{"jwks_uri", m.JWKSURI},
+	} {
 		if f.url == "" {
 			continue
 		}
@@ -181,19 +194,6 @@ func (m *Metadata) Validate() error {
 		}
 	}
 	return nil
-}
-
-// endpoints lists the endpoints of m with their discovery names, in a
-// fixed order.
-func (m *Metadata) endpoints() []struct{ name, url string } {
-	return []struct{ name, url string }{
-		{"token_endpoint", m.TokenEndpoint},
-		{"authorization_endpoint", m.AuthorizationEndpoint},
-		{"device_authorization_endpoint", m.DeviceAuthorizationEndpoint},
-		{"revocation_endpoint", m.RevocationEndpoint},
-		{"userinfo_endpoint", m.UserinfoEndpoint},
-		{"jwks_uri", m.JWKSURI},
-	}
 }
 
 // SettingsError is an issuer or endpoint set in the profile (a flag, the
@@ -232,13 +232,8 @@ func CheckSettings(issuer string, explicit Metadata) error {
 			return err
 		}
 	}
-	for _, f := range explicit.endpoints() {
-		if f.url == "" {
-			continue
-		}
-		if err := endpoint.Check(f.url); err != nil {
-			return &SettingsError{fmt.Errorf("endpoint settings: %s %w", f.name, err)}
-		}
+	if err := explicit.checkEndpoints(); err != nil {
+		return &SettingsError{fmt.Errorf("endpoint settings: %w", err)}
 	}
 	return nil
 }
