@@ -15,6 +15,7 @@ import (
 	"github.com/pkg/browser"
 
 	"github.com/authctl/authctl/cmd"
+	"github.com/authctl/authctl/endpoint"
 	"github.com/authctl/authctl/keychain"
 )
 
@@ -75,9 +76,14 @@ func run(openKeychain func(time.Duration) keychain.Store) int {
 		GOOS:    runtime.GOOS,
 		// A provider that accepts the connection and never answers must
 		// not hang a script: every request to it gives up after this.
-		// (authctl curl bounds API requests with --max-time instead.)
-		HTTPClient: &http.Client{Timeout: 30 * time.Second},
-		Version:    cmd.Version{Version: version, Commit: commit, Date: date}.FromBuildInfo(info, ok),
-		Keychain:   openKeychain,
+		// (authctl curl bounds API requests with --max-time instead.) Every
+		// request and redirect is held to the endpoint rule, and no answer
+		// is read past endpoint.MaxProviderBody.
+		HTTPClient: &http.Client{
+			Timeout:   30 * time.Second,
+			Transport: endpoint.NewTransport(endpoint.Options{MaxBody: endpoint.MaxProviderBody}),
+		},
+		Version:  cmd.Version{Version: version, Commit: commit, Date: date}.FromBuildInfo(info, ok),
+		Keychain: openKeychain,
 	})
 }

@@ -23,9 +23,11 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/authctl/authctl/cmd"
+	"github.com/authctl/authctl/internal/rogueidp"
 	"github.com/authctl/authctl/internal/testapi"
 	"github.com/authctl/authctl/internal/testbrowser"
 	"github.com/authctl/authctl/internal/testidp"
+	"github.com/authctl/authctl/internal/testproxy"
 	"github.com/authctl/authctl/keychain"
 	"github.com/authctl/authctl/token"
 )
@@ -103,8 +105,10 @@ func setupScript(env *testscript.Env) string {
 
 // scriptState is what a script's custom commands share.
 type scriptState struct {
-	idp *testidp.IdP
-	api *testapi.API
+	idp   *testidp.IdP
+	api   *testapi.API
+	rogue *rogueidp.IdP
+	proxy *testproxy.Proxy
 }
 
 func state(ts *testscript.TestScript) *scriptState {
@@ -123,6 +127,12 @@ func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args 
 		"holdport": cmdHoldPort,
 		"waitfile": cmdWaitFile,
 		"expand":   cmdExpand,
+
+		"rogueidp": cmdRogueIdP,
+		"proxy":    cmdProxy,
+		"rehost":   cmdRehost,
+		"jsonset":  cmdJSONSet,
+		"rss":      cmdRSS,
 
 		"bus":         cmdBus,
 		"keyring":     cmdKeyring,

@@ -446,7 +446,7 @@ func TestLoginRunRefusesBeforeTheBrowser(t *testing.T) {
 		{"device and no browser", Settings{Issuer: "https://idp.example", ClientID: "c", Device: true, NoBrowser: true}, nil, 2,
 			"authctl: --device and --no-browser exclude each other (check the profile's device and no_browser settings)\n"},
 		{"plain http", Settings{Issuer: "http://idp.example", ClientID: "c"}, nil, 2,
-			"authctl: http://idp.example uses plain http: authctl talks to a provider over https only (http is allowed for 127.0.0.1 and localhost)\n"},
+			"authctl: issuer http://idp.example: plain http to a host that is not this machine; authctl sends credentials over https only, and over plain http only to this machine (127.0.0.1, [::1] or localhost)\n"},
 		{"keychain locked without a display", Settings{Issuer: "https://idp.example", ClientID: "c"}, func(b *bench) {
 			b.store.SetHook(func(keychaintest.Op, string) error {
 				return fmt.Errorf("%w: %w", keychain.ErrUnavailable, keychain.ErrLocked)

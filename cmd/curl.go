@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/authctl/authctl/curl"
+	"github.com/authctl/authctl/endpoint"
 	"github.com/authctl/authctl/token"
 )
 
@@ -18,9 +19,10 @@ type CurlOptions struct {
 	Profile *Profile
 	// Curl is the parsed curl command line.
 	Curl *curl.Options
-	// Base sends the API requests, under the token transport.
-	Base      http.RoundTripper
-	UserAgent string
+	// Plain sends requests without the token (redirects to another
+	// origin); Authed sends those that carry it, under the token transport.
+	Plain, Authed http.RoundTripper
+	UserAgent     string
 }
 
 // NewCmdCurl returns `authctl curl`; runF, when not nil, receives the
@@ -68,7 +70,8 @@ token over plain http to a non-loopback host. For anything else:
 			if err != nil {
 				return err
 			}
-			opts := &CurlOptions{IO: f.IO(), Profile: p, Curl: co, Base: f.curlBase(), UserAgent: "authctl/" + f.deps.Version.Version}
+			opts := &CurlOptions{IO: f.IO(), Profile: p, Curl: co, UserAgent: "authctl/" + f.deps.Version.Version}
+			opts.Plain, opts.Authed = curlTransports(co.AllowInsecureHTTP)
 			if runF != nil {
 				return runF(c.Context(), opts)
 			}
@@ -84,17 +87,17 @@ func curlRun(ctx context.Context, opts *CurlOptions) error {
 		return err
 	}
 	p.WarnInsecure(opts.IO.ErrOut)
-	base := opts.Base
+	plain, authed := opts.Plain, opts.Authed
 	if opts.Curl.Verbose {
-		base = curl.Verbose(base, opts.IO.ErrOut)
+		plain, authed = curl.Verbose(plain, opts.IO.ErrOut), curl.Verbose(authed, opts.IO.ErrOut)
 	}
 	env := curl.Env{
 		Authed: &token.Transport{
 			Source:            p.Source,
-			Base:              base,
+			Base:              authed,
 			AllowInsecureHTTP: opts.Curl.AllowInsecureHTTP,
 		},
-		Plain:     base,
+		Plain:     plain,
 		Stdin:     opts.IO.In,
 		Stdout:    opts.IO.Out,
 		Stderr:    opts.IO.ErrOut,
@@ -111,14 +114,18 @@ func curlRun(ctx context.Context, opts *CurlOptions) error {
 	return needLogin(err, p)
 }
 
-// curlBase is the transport under the token for API requests: the
-// injected client's, or a clone of the default one without automatic gzip,
-// so -i shows the headers the server sent.
-func (f *Factory) curlBase() http.RoundTripper {
-	if f.deps.HTTPClient != nil && f.deps.HTTPClient.Transport != nil {
-		return f.deps.HTTPClient.Transport
-	}
+// curlTransports are the transports for API requests: plain, without
+// the token, a clone of the default one without automatic gzip (so -i
+// shows the headers the server sent); authed, for requests that carry the
+// token, over https or straight to this machine over plain http, never
+// through a proxy (endpoint.Transport), unless --allow-http-bearer says
+// otherwise. Neither is the provider's client, whose answers are
+// size-limited: an API's answer streams at any size.
+func curlTransports(allowInsecureHTTP bool) (plain, authed http.RoundTripper) {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.DisableCompression = true
-	return t
+	if allowInsecureHTTP {
+		return t, t
+	}
+	return t, endpoint.NewTransport(endpoint.Options{DisableCompression: true})
 }

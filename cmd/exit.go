@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/authctl/authctl/curl"
+	"github.com/authctl/authctl/provider"
+	"github.com/authctl/authctl/safetext"
 	"github.com/authctl/authctl/token"
 )
 
@@ -56,6 +58,7 @@ func exitCode(err error, interrupted bool) int {
 	var usage *usageError
 	var curlExit *curl.ExitError
 	var silent *silentError
+	var settings *provider.SettingsError
 	switch {
 	case err == nil:
 		return exitOK
@@ -65,7 +68,7 @@ func exitCode(err error, interrupted bool) int {
 		return silent.code
 	case errors.As(err, &curlExit):
 		return curlExit.Code
-	case errors.As(err, &usage):
+	case errors.As(err, &usage), errors.As(err, &settings):
 		return exitUsage
 	case errors.Is(err, token.ErrLoginRequired):
 		return exitLoginRequired
@@ -86,8 +89,14 @@ func message(err error, interrupted bool) string {
 	case interrupted && errors.Is(err, context.Canceled):
 		return "authctl: interrupted"
 	}
-	return "authctl: " + oneLine(err.Error())
+	// The last line of defence: whatever the error quotes from outside
+	// (a provider's words, a server's reason phrase) is one printable line
+	// here, without anything shaped like a token.
+	return "authctl: " + oneLine(safetext.Redact(err.Error(), maxMessage))
 }
+
+// maxMessage bounds the error line, in characters.
+const maxMessage = 1000
 
 // oneLine joins s's lines and runs of white space into single spaces.
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -9,7 +9,9 @@ import (
 	"testing"
 
 	"github.com/authctl/authctl/curl"
+	"github.com/authctl/authctl/endpoint"
 	"github.com/authctl/authctl/keychain"
+	"github.com/authctl/authctl/provider"
 	"github.com/authctl/authctl/token"
 )
 
@@ -43,6 +45,8 @@ func TestExitCode(t *testing.T) {
 		{"lock timeout", fmt.Errorf("%w /x/default.lock", token.ErrLockTimeout), false, 1},
 		{"insecure http", token.ErrInsecureHTTP, false, 1},
 		{"plain error", errors.New("provider answered 500"), false, 1},
+		{"endpoint setting breaking the rule", fmt.Errorf("refresh: %w", &provider.SettingsError{Err: &endpoint.Error{URL: "http://idp.example.test/token"}}), false, 2},
+		{"discovered endpoint breaking the rule", fmt.Errorf("discovery: %w", &endpoint.Error{URL: "http://idp.example.test/token"}), false, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -68,6 +72,9 @@ func TestMessage(t *testing.T) {
 			false, `authctl: not logged in (profile "default"); run: authctl login`},
 		{"other profile", needLogin(token.ErrLoginRequired, testProfileNamed("work")), false, "authctl: login required; run: authctl login -p work"},
 		{"multi-line error becomes one line", errors.New("first\nsecond"), false, "authctl: first second"},
+		{"escape sequences never reach the terminal", errors.New("login failed: \x1b[2J\x1b]0;pwned\x07\u009b31mbad"), false, "authctl: login failed: [2J]0;pwned31mbad"},
+		{"a token-shaped string is not printed", errors.New("provider said: unknown token Xw2iQk8vT3nZr5Lb9YpA0cD1eF2gH3iJ4kL5mN6oP7"), false, "authctl: provider said: unknown token [redacted]"},
+		{"a long error is cut", errors.New(strings.Repeat("a ", 2000)), false, "authctl: " + strings.TrimSpace(strings.Repeat("a ", 500)) + " ..."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

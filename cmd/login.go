@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/url"
 	"slices"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/authctl/authctl/keychain"
 	"github.com/authctl/authctl/login"
 	"github.com/authctl/authctl/provider"
+	"github.com/authctl/authctl/safetext"
 	"github.com/authctl/authctl/token"
 )
 
@@ -170,23 +170,7 @@ func checkLoginSettings(p *Profile) error {
 	case p.Device && p.NoBrowser:
 		return usageErrorf("--device and --no-browser exclude each other (check the profile's device and no_browser settings)")
 	}
-	return requireTLS(p)
-}
-
-// requireTLS refuses a provider reached over plain http unless it is on
-// this machine: the code, the PKCE verifier and the tokens would cross the
-// network in the clear.
-func requireTLS(p *Profile) error {
-	for _, raw := range []string{p.Issuer, p.AuthURL, p.TokenURL, p.DeviceAuthURL, p.RevocationURL, p.UserinfoURL, p.JWKSURL} {
-		u, err := url.Parse(raw)
-		if raw == "" || err != nil {
-			continue
-		}
-		if u.Scheme == "http" && !token.IsLoopback(u.Hostname()) {
-			return usageErrorf("%s uses plain http: authctl talks to a provider over https only (http is allowed for 127.0.0.1 and localhost)", raw)
-		}
-	}
-	return nil
+	return provider.CheckSettings(p.Issuer, p.explicitEndpoints())
 }
 
 // storedForLogin reads the stored credential before the browser opens, to
@@ -317,6 +301,7 @@ func flowOptions(opts *LoginOptions, m *provider.Metadata, secret string) login.
 		Stderr:                opts.IO.ErrOut,
 		HTTPClient:            p.HTTPClient,
 		Now:                   opts.Now,
+		Log:                   opts.Log,
 	}
 }
 
@@ -390,7 +375,7 @@ func reportLogin(opts *LoginOptions, p *Profile, m *provider.Metadata, res *logi
 		who = res.Claims.Subject
 	}
 	if who != "" {
-		who = " as " + who
+		who = " as " + safetext.Clean(who, 100)
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "Logged in to %s%s (profile %q).\n", orDefault(p.Issuer, m.TokenEndpoint), who, p.Name)
 	if res.Token.RefreshToken == "" {

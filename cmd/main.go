@@ -36,8 +36,10 @@ type Deps struct {
 	Environ func() []string
 	// GOOS is the operating system paths and the browser follow.
 	GOOS string
-	// HTTPClient talks to the provider and, for curl, to APIs (its
-	// Transport is the base under the token transport).
+	// HTTPClient talks to the provider. main gives it an
+	// endpoint.Transport: the endpoint rule on every request and redirect,
+	// and a size limit on every answer. authctl curl's API requests use a
+	// transport of their own.
 	HTTPClient *http.Client
 	// Now is the clock.
 	Now func() time.Time

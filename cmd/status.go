@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/authctl/authctl/safetext"
 	"github.com/authctl/authctl/token"
 )
 
@@ -79,7 +80,8 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	case lerr == nil:
 		r.LoggedIn = ptr(true)
 		id := cred.Identity()
-		r.Subject, r.Email = id.Subject, id.Email
+		// Claims come from the provider: shown, so made printable.
+		r.Subject, r.Email = safetext.Clean(id.Subject, 200), safetext.Clean(id.Email, 200)
 		if !cred.Expiry.IsZero() {
 			r.AccessExpiry = formatTime(cred.Expiry)
 			r.AccessExpired = !cred.Expiry.After(opts.Now())

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/authctl/authctl/safetext"
 	"github.com/authctl/authctl/token"
 )
 
@@ -85,7 +86,7 @@ func whoamiRun(ctx context.Context, opts *WhoamiOptions) error {
 		return fmt.Errorf("userinfo: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("userinfo: the provider answered %s %s", resp.Status, resp.Header.Get("WWW-Authenticate"))
+		return fmt.Errorf("userinfo: the provider answered %s %s", safetext.Redact(resp.Status, 60), safetext.Redact(resp.Header.Get("WWW-Authenticate"), 300))
 	}
 	var claims map[string]any
 	if err := json.Unmarshal(body, &claims); err != nil {
@@ -108,7 +109,8 @@ func whoamiRun(ctx context.Context, opts *WhoamiOptions) error {
 			b, _ := json.Marshal(claims[k])
 			v = string(b)
 		}
-		fmt.Fprintf(opts.IO.Out, "%-20s %s\n", k+":", v)
+		// The provider's claims, shown to a person: printable, one line each.
+		fmt.Fprintf(opts.IO.Out, "%-20s %s\n", safetext.Clean(k, 60)+":", safetext.Clean(v, 500))
 	}
 	return nil
 }

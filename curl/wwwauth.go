@@ -2,6 +2,8 @@ package curl
 
 import (
 	"strings"
+
+	"github.com/authctl/authctl/safetext"
 )
 
 // bearerError finds the error and error_description parameters (RFC 6750
@@ -13,7 +15,7 @@ func bearerError(values []string) (errCode, desc string) {
 			if !strings.EqualFold(ch.scheme, "Bearer") {
 				continue
 			}
-			return printable(ch.params["error"], 100), printable(ch.params["error_description"], 300)
+			return safetext.Redact(ch.params["error"], 100), safetext.Redact(ch.params["error_description"], 300)
 		}
 	}
 	return "", ""
@@ -166,18 +168,4 @@ func (l *lexer) quoted() string {
 		}
 	}
 	return sb.String()
-}
-
-// printable drops control characters and shortens s to max bytes.
-func printable(s string, max int) string {
-	s = strings.Map(func(r rune) rune {
-		if r < ' ' || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return -1
-		}
-		return r
-	}, s)
-	if len(s) > max {
-		s = s[:max] + "..."
-	}
-	return s
 }

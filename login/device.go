@@ -9,6 +9,10 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/authctl/authctl/endpoint"
+	"github.com/authctl/authctl/safetext"
+	"github.com/authctl/authctl/tokenendpoint"
 )
 
 // errOurTimeout is the cause of Device's own deadline, to tell it from the
@@ -36,7 +40,8 @@ func Device(ctx context.Context, o Options) (*Result, error) {
 	actx, opts := hctx, o.requestOptions()
 	if secret := o.OAuth2.ClientSecret; secret != "" {
 		if o.OAuth2.Endpoint.AuthStyle == oauth2.AuthStyleInHeader {
-			actx = context.WithValue(ctx, oauth2.HTTPClient, withBasicAuth(o.HTTPClient, o.OAuth2.ClientID, secret))
+			client, _ := tokenendpoint.Client(withBasicAuth(o.HTTPClient, o.OAuth2.ClientID, secret), o.Log)
+			actx = context.WithValue(ctx, oauth2.HTTPClient, client)
 		} else {
 			opts = append(opts, oauth2.SetAuthURLParam("client_secret", secret))
 		}
@@ -48,9 +53,13 @@ func Device(ctx context.Context, o Options) (*Result, error) {
 	if da.VerificationURI == "" || da.UserCode == "" || da.DeviceCode == "" {
 		return nil, errors.New("start device sign-in: the provider's answer lacks the verification URI or codes")
 	}
+	if err := checkVerificationURI(da.VerificationURI, da.VerificationURIComplete); err != nil {
+		return nil, fmt.Errorf("start device sign-in: %w", err)
+	}
+	userCode := safetext.Clean(da.UserCode, maxUserCode)
 
 	w := o.Stderr
-	fmt.Fprintf(w, "To sign in, open this page in a browser on any device:\n  %s\nand enter the code:  %s\n", da.VerificationURI, da.UserCode)
+	fmt.Fprintf(w, "To sign in, open this page in a browser on any device:\n  %s\nand enter the code:  %s\n", da.VerificationURI, userCode)
 	if da.VerificationURIComplete != "" {
 		fmt.Fprintf(w, "Or open this address, which already holds the code:\n  %s\n", da.VerificationURIComplete)
 	}
@@ -68,7 +77,7 @@ func Device(ctx context.Context, o Options) (*Result, error) {
 		case ctx.Err() != nil:
 			return nil, fmt.Errorf("login interrupted: %w", ctx.Err())
 		case errors.Is(context.Cause(pctx), errOurTimeout):
-			return nil, fmt.Errorf("%w after %s; the code was %s at %s", ErrTimeout, o.Timeout, da.UserCode, da.VerificationURI)
+			return nil, fmt.Errorf("%w after %s; the code was %s at %s", ErrTimeout, o.Timeout, userCode, da.VerificationURI)
 		case errors.Is(err, context.DeadlineExceeded):
 			return nil, ErrDeviceExpired
 		}
@@ -85,6 +94,33 @@ func Device(ctx context.Context, o Options) (*Result, error) {
 		return nil, fmt.Errorf("device sign-in: %w", err)
 	}
 	return o.finish(ctx, tok, "")
+}
+
+// maxUserCode bounds the user code shown (RFC 8628 suggests 8 characters).
+const maxUserCode = 40
+
+// maxVerificationURI bounds the length of an address shown to the person.
+const maxVerificationURI = 2000
+
+// checkVerificationURI checks the addresses a device sign-in tells the
+// person to open: each must pass the endpoint rule (https, or plain http
+// to this machine, and nothing that cannot be shown as it is, so that no
+// escape sequence such as an OSC 8 link can show one address and open
+// another) and have a sane length.
+func checkVerificationURI(uris ...string) error {
+	for i, u := range uris {
+		if u == "" {
+			continue
+		}
+		name := []string{"verification_uri", "verification_uri_complete"}[i]
+		if err := endpoint.Check(u); err != nil {
+			return fmt.Errorf("the provider's %s %w", name, err)
+		}
+		if len(u) > maxVerificationURI {
+			return fmt.Errorf("the provider's %s is longer than %d bytes", name, maxVerificationURI)
+		}
+	}
+	return nil
 }
 
 // withBasicAuth returns a copy of c that sends id and secret as HTTP Basic

@@ -211,3 +211,75 @@ func TestDeviceClientSecret(t *testing.T) {
 		t.Errorf("a public client authenticated as %q, want [none]", got)
 	}
 }
+
+// The addresses and the code a device sign-in shows come from the
+// provider: an address that would show one place and open another (an
+// OSC 8 link), or send the person over plain http elsewhere, is refused;
+// the code is shown without control characters.
+func TestDeviceShowsOnlyPrintableSafeText(t *testing.T) {
+	tests := []struct {
+		name    string
+		fields  func(base string) map[string]any
+		wantErr string
+		shown   string
+	}{
+		{
+			name: "OSC 8 link in verification_uri",
+			fields: func(b string) map[string]any {
+				return map[string]any{"verification_uri": "\x1b]8;;https://evil.example/\x07" + b + "/activate\x1b]8;;\x07"}
+			},
+			wantErr: "verification_uri",
+		},
+		{
+			name: "8-bit CSI in verification_uri_complete",
+			fields: func(b string) map[string]any {
+				return map[string]any{"verification_uri_complete": b + "/activate?user_code=\u009b2J"}
+			},
+			wantErr: "verification_uri_complete",
+		},
+		{
+			name: "plain http elsewhere",
+			fields: func(string) map[string]any {
+				return map[string]any{"verification_uri": "http://idp.example.test/activate"}
+			},
+			wantErr: "verification_uri http://idp.example.test/activate: plain http",
+		},
+		{
+			name: "escape sequences in the user code",
+			fields: func(string) map[string]any {
+				return map[string]any{"user_code": "\x1b[2J\x1b]0;title\x07WDJB\u009b-MJHT"}
+			},
+			shown: "and enter the code:  [2J]0;titleWDJB-MJHT\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeIdP(t)
+			f.deviceFields = tt.fields(f.srv.URL)
+			o := f.options()
+			var stderr syncBuffer
+			o.Stderr = &stderr
+			_, err := Device(context.Background(), o)
+			out := stderr.String()
+			if strings.ContainsAny(out, "\x1b\x07\u009b") {
+				t.Errorf("stderr holds a control character: %q", out)
+			}
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || strings.ContainsAny(err.Error(), "\x1b\x07\u009b") {
+					t.Fatalf("err = %q, want a printable one naming %q", err, tt.wantErr)
+				}
+				if f.polls != 0 || out != "" {
+					t.Errorf("after a refused answer: %d polls, stderr %q", f.polls, out)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(out, tt.shown) {
+				t.Errorf("stderr lacks %q:\n%s", tt.shown, out)
+			}
+		})
+	}
+}

@@ -45,7 +45,8 @@ type fakeIdP struct {
 	tokenError    string // OAuth error code from the token endpoint
 	deviceResult  string // "" (approve on first poll), "access_denied", "expired_token", "pending"
 	polls         int
-	deviceAuth    []string // per device authorization request: "basic ID:SECRET", "post SECRET" or "none"
+	deviceAuth    []string       // per device authorization request: "basic ID:SECRET", "post SECRET" or "none"
+	deviceFields  map[string]any // replace fields of the device authorization answer
 }
 
 type grant struct {
@@ -232,15 +233,21 @@ func (f *fakeIdP) device(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.deviceAuth = append(f.deviceAuth, how)
 	f.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{
+	answer := map[string]any{
 		"device_code":               "dc-" + rand.Text(),
 		"user_code":                 "WDJB-MJHT",
 		"verification_uri":          f.srv.URL + "/activate",
 		"verification_uri_complete": f.srv.URL + "/activate?user_code=WDJB-MJHT",
 		"expires_in":                600,
 		"interval":                  1,
-	})
+	}
+	f.mu.Lock()
+	for k, v := range f.deviceFields {
+		answer[k] = v
+	}
+	f.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(answer)
 }
 
 func (f *fakeIdP) exchangeCount() int {

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/authctl/authctl/provider"
+	"github.com/authctl/authctl/safetext"
 )
 
 // verifyIDToken checks the ID token in tok: signature against the JWKS,
@@ -40,7 +41,9 @@ func (o Options) verifyIDToken(ctx context.Context, tok *oauth2.Token, nonce str
 		if errors.As(err, &exp) {
 			return "", IDClaims{}, fmt.Errorf("%w: expired at %s (is this machine's clock right?)", ErrIDToken, exp.Expiry.Format("2006-01-02 15:04:05 MST"))
 		}
-		return "", IDClaims{}, fmt.Errorf("%w: %v", ErrIDToken, err)
+		// go-oidc's message can hold the provider's answer (a JWKS error
+		// page): keep it to one printable line.
+		return "", IDClaims{}, fmt.Errorf("%w: %s", ErrIDToken, safetext.Redact(err.Error(), 300))
 	}
 	if nonce != "" && subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(nonce)) != 1 {
 		return "", IDClaims{}, fmt.Errorf("%w: nonce does not match the one this login sent", ErrIDToken)

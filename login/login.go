@@ -17,6 +17,9 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/authctl/authctl/provider"
+	"github.com/authctl/authctl/tokenendpoint"
 )
 
 // OpenFunc opens url in a web browser. It may return before the page has
@@ -103,6 +106,10 @@ type Options struct {
 	// Now is the clock used to check the ID token's expiry. Default
 	// time.Now.
 	Now func() time.Time
+	// Log, when set, receives a line for --verbose when the provider's
+	// answer had to be mended (an odd expires_in or token_type). Never a
+	// token.
+	Log func(format string, args ...any)
 }
 
 // Result is what a successful login obtained.
@@ -164,21 +171,9 @@ var (
 )
 
 // ProviderError is an OAuth error reported by the provider, in the
-// authorization response or by its token endpoint.
-type ProviderError struct {
-	Code        string // RFC 6749 `error`, e.g. "access_denied"
-	Description string // `error_description`, may be empty
-	URI         string // `error_uri`, may be empty
-}
-
-// Error returns "the provider refused the sign-in: CODE: DESCRIPTION".
-func (e *ProviderError) Error() string {
-	s := "the provider refused the sign-in: " + e.Code
-	if e.Description != "" {
-		s += ": " + e.Description
-	}
-	return s
-}
+// authorization response or by its token or device authorization
+// endpoint: provider.Error, whose message is one printable line.
+type ProviderError = provider.Error
 
 // PortBusyError reports that the listener could not bind its port.
 type PortBusyError struct {
@@ -305,27 +300,18 @@ var reservedParams = []string{
 	"code_challenge", "code_challenge_method", "prompt", "max_age", "acr_values",
 }
 
-// httpContext returns ctx carrying the HTTP client for x/oauth2.
+// httpContext returns ctx carrying the HTTP client for x/oauth2, whose
+// answers from the token and device endpoints go through
+// tokenendpoint.Transport.
 func (o Options) httpContext(ctx context.Context) context.Context {
-	return context.WithValue(ctx, oauth2.HTTPClient, o.HTTPClient)
+	client, _ := tokenendpoint.Client(o.HTTPClient, o.Log)
+	return context.WithValue(ctx, oauth2.HTTPClient, client)
 }
 
 // tokenError turns an error from the token or device endpoint into one
-// that is safe to show: a *ProviderError when the provider named an OAuth
-// error, else the HTTP status, never the response body.
-func tokenError(err error) error {
-	var re *oauth2.RetrieveError
-	if !errors.As(err, &re) {
-		return err
-	}
-	if re.ErrorCode != "" {
-		return &ProviderError{Code: re.ErrorCode, Description: re.ErrorDescription, URI: re.ErrorURI}
-	}
-	if re.Response != nil {
-		return fmt.Errorf("the provider answered %s", re.Response.Status)
-	}
-	return errors.New("the provider's answer could not be read")
-}
+// that is safe to show: a *ProviderError (its status and the OAuth error
+// it named), never the response body.
+func tokenError(err error) error { return provider.ErrorFrom(err) }
 
 // finish verifies the ID token when openid was asked for. A missing
 // refresh token is not an error: the caller warns that the session ends

@@ -19,7 +19,8 @@ const DefaultCacheTTL = 24 * time.Hour
 
 // Cache keeps one discovery document per profile in Dir, as plain JSON
 // (endpoints are not secrets). A missing, stale, unreadable or mismatched
-// entry is simply a miss.
+// entry is simply a miss, and so is one whose endpoints break the endpoint
+// rule (Metadata.Validate): the file is not trusted more than the provider.
 type Cache struct {
 	Dir string
 	TTL time.Duration    // 0 means DefaultCacheTTL
@@ -45,8 +46,8 @@ func (c Cache) now() time.Time {
 	return time.Now()
 }
 
-// Load returns the cached metadata of profile if it is for issuer and
-// younger than the cache's lifetime.
+// Load returns the cached metadata of profile if it is for issuer, younger
+// than the cache's lifetime, and valid.
 func (c Cache) Load(profile, issuer string) (*Metadata, bool) {
 	if c.Dir == "" {
 		return nil, false
@@ -68,6 +69,9 @@ func (c Cache) Load(profile, issuer string) (*Metadata, bool) {
 	}
 	age := c.now().Sub(e.Fetched)
 	if age < 0 || age > ttl {
+		return nil, false
+	}
+	if !IssuerMatches(e.Metadata.Issuer, issuer) || e.Metadata.Validate() != nil {
 		return nil, false
 	}
 	return &e.Metadata, true
@@ -127,6 +131,9 @@ type Resolver struct {
 // lifetime is used, and only then is the provider asked, and the other
 // endpoints explicit sets replace the discovered ones.
 func (r Resolver) Resolve(ctx context.Context, profile, issuer string, explicit Metadata) (*Metadata, error) {
+	if err := CheckSettings(issuer, explicit); err != nil {
+		return nil, err
+	}
 	if explicit.TokenEndpoint != "" {
 		m := explicit
 		if m.Issuer == "" {
@@ -152,8 +159,12 @@ func (r Resolver) Resolve(ctx context.Context, profile, issuer string, explicit 
 
 // Overlay returns m with every endpoint explicit sets replacing the
 // discovered one (a revocation or userinfo URL the provider does not
-// advertise, say).
+// advertise, say). An explicit endpoint that breaks the endpoint rule is
+// a *SettingsError.
 func Overlay(m *Metadata, explicit Metadata) (*Metadata, error) {
+	if err := CheckSettings("", explicit); err != nil {
+		return nil, err
+	}
 	o := *m
 	for _, f := range []struct {
 		dst *string

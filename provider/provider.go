@@ -15,6 +15,9 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/authctl/authctl/endpoint"
+	"github.com/authctl/authctl/safetext"
 )
 
 // Metadata is the part of a provider's discovery document authctl uses.
@@ -50,13 +53,10 @@ const maxDocument = 1 << 20
 // one exception is a multi-tenant template (see IssuerMatches), which is
 // returned as it is so that ID tokens are checked against it.
 func Discover(ctx context.Context, client *http.Client, issuer string) (*Metadata, error) {
-	u, err := url.Parse(issuer)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("issuer %q is not an http(s) URL", issuer)
+	if err := checkIssuer(issuer); err != nil {
+		return nil, err
 	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("issuer %q must not have a query or fragment", issuer)
-	}
+	u, _ := url.Parse(issuer)
 	trimmed := strings.TrimSuffix(issuer, "/")
 	oidcURL := trimmed + "/.well-known/openid-configuration"
 	path := strings.TrimSuffix(u.EscapedPath(), "/")
@@ -150,7 +150,7 @@ func fetch(ctx context.Context, client *http.Client, docURL string) (*Metadata, 
 		return nil, errNotThere
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("discovery: %s answered %s", docURL, resp.Status)
+		return nil, fmt.Errorf("discovery: %s answered %s", docURL, safetext.Redact(resp.Status, 60))
 	}
 	if ct := resp.Header.Get("Content-Type"); ct != "" {
 		if mt, _, _ := mime.ParseMediaType(ct); mt != "application/json" && !strings.HasSuffix(mt, "+json") {
@@ -165,26 +165,75 @@ func fetch(ctx context.Context, client *http.Client, docURL string) (*Metadata, 
 }
 
 // Validate checks that the endpoints a login and a refresh need are present
-// and are absolute http(s) URLs.
+// and that every endpoint passes the endpoint rule (endpoint.Check: https,
+// or plain http to this machine only). The error names the first endpoint
+// that does not, and its URL.
 func (m *Metadata) Validate() error {
 	if m.TokenEndpoint == "" {
 		return errors.New("no token_endpoint")
 	}
-	for name, v := range map[string]string{
-		"authorization_endpoint":        m.AuthorizationEndpoint,
-		"token_endpoint":                m.TokenEndpoint,
-		"device_authorization_endpoint": m.DeviceAuthorizationEndpoint,
-		"revocation_endpoint":           m.RevocationEndpoint,
-		"userinfo_endpoint":             m.UserinfoEndpoint,
-		"jwks_uri":                      m.JWKSURI,
+	return m.checkEndpoints()
+}
+
+// checkEndpoints applies the endpoint rule to every endpoint m sets, in a
+// fixed order; the error names the first that breaks it.
+func (m *Metadata) checkEndpoints() error {
+	for _, f := range []struct{ name, url string }{
+		{"token_endpoint", m.TokenEndpoint},
+		{"authorization_endpoint", m.AuthorizationEndpoint},
+		{"device_authorization_endpoint", m.DeviceAuthorizationEndpoint},
+		{"revocation_endpoint", m.RevocationEndpoint},
+		{"userinfo_endpoint", m.UserinfoEndpoint},
+		{"jwks_uri", m.JWKSURI},
 	} {
-		if v == "" {
+		if f.url == "" {
 			continue
 		}
-		u, err := url.Parse(v)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return fmt.Errorf("%s %q is not an http(s) URL", name, v)
+		if err := endpoint.Check(f.url); err != nil {
+			return fmt.Errorf("%s %w", f.name, err)
 		}
+	}
+	return nil
+}
+
+// SettingsError is an issuer or endpoint set in the profile (a flag, the
+// config file, an AUTHCTL_* variable) that cannot be used: a usage error,
+// not a failure of the provider.
+type SettingsError struct{ Err error }
+
+// Error is the underlying error's message.
+func (e *SettingsError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the underlying error.
+func (e *SettingsError) Unwrap() error { return e.Err }
+
+// checkIssuer checks an issuer setting: an http(s) URL without query or
+// fragment, which the endpoint rule allows (discovery asks it).
+func checkIssuer(issuer string) error {
+	u, err := url.Parse(issuer)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return &SettingsError{fmt.Errorf("issuer %q is not an http(s) URL", safetext.Clean(issuer, 200))}
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return &SettingsError{fmt.Errorf("issuer %q must not have a query or fragment", issuer)}
+	}
+	if err := endpoint.CheckURL(u); err != nil {
+		return &SettingsError{fmt.Errorf("issuer %w", err)}
+	}
+	return nil
+}
+
+// CheckSettings checks an issuer and the endpoints a profile sets by hand
+// (explicit) against the endpoint rule, wherever they are about to be
+// used: a login, a refresh, a revocation. The error is a *SettingsError.
+func CheckSettings(issuer string, explicit Metadata) error {
+	if issuer != "" {
+		if err := checkIssuer(issuer); err != nil {
+			return err
+		}
+	}
+	if err := explicit.checkEndpoints(); err != nil {
+		return &SettingsError{fmt.Errorf("endpoint settings: %w", err)}
 	}
 	return nil
 }

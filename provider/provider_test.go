@@ -122,7 +122,7 @@ func TestDiscover(t *testing.T) {
 			docs: func(b string) map[string]string {
 				return map[string]string{"/.well-known/openid-configuration": fmt.Sprintf(`{"issuer":%q,"token_endpoint":"javascript:alert(1)"}`, b)}
 			},
-			wantErr: "not an http(s) URL",
+			wantErr: "token_endpoint javascript:alert(1): not an absolute URL",
 		},
 	}
 	for _, tt := range tests {

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/authctl/authctl/tokenendpoint"
 )
 
 // CredentialVersion is the version of the stored JSON written by this
@@ -122,11 +124,12 @@ func FromOAuth2(issuer, clientID string, t *oauth2.Token) *Credential {
 	return c
 }
 
+// normalizeType is the type to put in an Authorization header for a
+// stored token type (see tokenendpoint.TokenType): one stored by an
+// earlier version without the check cannot break the header either.
 func normalizeType(t string) string {
-	if t == "" || strings.EqualFold(t, "bearer") {
-		return "Bearer"
-	}
-	return t
+	typ, _ := tokenendpoint.TokenType(t)
+	return typ
 }
 
 // Type returns the token type to put in an Authorization header.

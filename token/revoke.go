@@ -2,7 +2,6 @@ package token
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/authctl/authctl/keychain"
+	"github.com/authctl/authctl/provider"
 )
 
 // Client is who asks for a revocation: the client ID, and the client
@@ -58,17 +58,7 @@ func Revoke(ctx context.Context, client *http.Client, endpoint string, as Client
 	if resp.StatusCode == http.StatusOK {
 		return nil
 	}
-	return fmt.Errorf("revoke %s: provider answered %s%s", hint, resp.Status, oauthErrorCode(body))
-}
-
-func oauthErrorCode(body []byte) string {
-	var e struct {
-		Error string `json:"error"`
-	}
-	if json.Unmarshal(body, &e) == nil && e.Error != "" {
-		return ": " + e.Error
-	}
-	return ""
+	return fmt.Errorf("revoke %s: %w", hint, provider.ResponseError(resp.Status, resp.Header.Get("Content-Type"), body))
 }
 
 // RevokeResult says what Logout managed at the provider.

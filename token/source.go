@@ -11,6 +11,8 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/authctl/authctl/keychain"
+	"github.com/authctl/authctl/provider"
+	"github.com/authctl/authctl/tokenendpoint"
 )
 
 // DefaultMinTTL is the least remaining lifetime a token must have to be
@@ -258,15 +260,12 @@ func (s *Source) exchange(ctx context.Context, c *Credential) (*Credential, erro
 		ep.AuthStyle = oauth2.AuthStyleInParams
 	}
 	conf := &oauth2.Config{ClientID: c.ClientID, ClientSecret: c.ClientSecret, Endpoint: ep}
-	client := s.HTTPClient
-	if client == nil {
-		client = http.DefaultClient
-	}
+	client, answers := tokenendpoint.Client(s.HTTPClient, s.Log)
 	hctx := context.WithValue(ctx, oauth2.HTTPClient, client)
 	s.logf("refresh request to %s", ep.TokenURL)
 	t, err := conf.TokenSource(hctx, &oauth2.Token{RefreshToken: c.RefreshToken, Expiry: time.Unix(1, 0)}).Token()
 	if err != nil {
-		return nil, fmt.Errorf("refresh: %w", describe(err))
+		return nil, s.keepRefreshToken(ctx, c, answers.RefreshToken(), fmt.Errorf("refresh: %w", provider.ErrorFrom(err)))
 	}
 	fresh := FromOAuth2(c.Issuer, c.ClientID, t)
 	fresh.ClientSecret = c.ClientSecret
@@ -338,33 +337,19 @@ func (s *Source) rejectedAgain(ctx context.Context, used *Credential, retry bool
 	return nil, loginRequired("the provider rejected the refresh token of profile %q (the session ended or was revoked)", s.Account)
 }
 
-// describe turns an x/oauth2 error into one line without the response
-// body, which could echo secrets.
-func describe(err error) error {
-	var rerr *oauth2.RetrieveError
-	if !errors.As(err, &rerr) {
+// keepRefreshToken handles a refresh answer the provider sent with a new
+// refresh token but that could not be used (x/oauth2 refused it: no
+// access token, say): a rotating provider has already retired c's refresh
+// token, so the new one is saved in its place before err is returned.
+func (s *Source) keepRefreshToken(ctx context.Context, c *Credential, rt string, err error) error {
+	if rt == "" || rt == c.RefreshToken {
 		return err
 	}
-	status := ""
-	if rerr.Response != nil {
-		status = rerr.Response.Status
+	kept := *c
+	kept.RefreshToken = rt
+	if serr := s.Save(ctx, &kept); serr != nil {
+		return &SaveError{Err: serr}
 	}
-	msg := "provider answered " + status
-	if rerr.ErrorCode != "" {
-		msg += ": " + rerr.ErrorCode
-		if rerr.ErrorDescription != "" {
-			msg += " (" + rerr.ErrorDescription + ")"
-		}
-	} else {
-		msg += " without an OAuth error"
-	}
-	return &providerError{msg: msg, err: rerr}
+	s.logf("the provider's answer could not be used, but the new refresh token it carried was saved")
+	return fmt.Errorf("%w (the new refresh token it carried was saved; try again)", err)
 }
-
-type providerError struct {
-	msg string
-	err *oauth2.RetrieveError
-}
-
-func (e *providerError) Error() string { return e.msg }
-func (e *providerError) Unwrap() error { return e.err }

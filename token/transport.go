@@ -4,10 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"strings"
 	"time"
+
+	"github.com/authctl/authctl/endpoint"
 )
 
 // ErrInsecureHTTP is returned when a request would carry a bearer token over
@@ -49,7 +49,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			req.Body.Close()
 		}
 	}
-	if req.URL.Scheme == "http" && !t.AllowInsecureHTTP && !IsLoopback(req.URL.Hostname()) {
+	if req.URL.Scheme == "http" && !t.AllowInsecureHTTP && !endpoint.IsLoopback(req.URL.Hostname()) {
 		closeBody()
 		return nil, fmt.Errorf("%w (%s)", ErrInsecureHTTP, req.URL.Host)
 	}
@@ -91,15 +91,4 @@ func withAuth(req *http.Request, c *Credential, body io.ReadCloser) *http.Reques
 	r.Body = body
 	r.Header.Set("Authorization", c.Type()+" "+c.AccessToken)
 	return r
-}
-
-// IsLoopback reports whether host (without port) is localhost or a
-// loopback IP address.
-func IsLoopback(host string) bool {
-	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
