@@ -37,6 +37,20 @@ type Credential struct {
 	Expiry       time.Time `json:"expiry,omitzero"`
 	IDToken      string    `json:"id_token,omitempty"`
 	Scopes       []string  `json:"scopes,omitempty"`
+	// IDTokenRejected, when set, says that a refresh after IDToken was
+	// stored returned an ID token that was not kept, and why: IDToken, and
+	// the identity it names, are then older than the provider's latest
+	// word. A refresh whose ID token is kept, or a new login, clears it.
+	IDTokenRejected *IDTokenRejection `json:"id_token_rejected,omitempty"`
+}
+
+// IDTokenRejection records an ID token returned by a refresh that failed
+// verification or named another subject than the login's (OIDC Core 12.2).
+type IDTokenRejection struct {
+	// At is when the refresh was made.
+	At time.Time `json:"at"`
+	// Reason says what was wrong, in one printable line.
+	Reason string `json:"reason"`
 }
 
 // Encode returns the stored form of c.
