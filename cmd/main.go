@@ -102,6 +102,11 @@ func (a *app) logf(format string, args ...any) {
 	}
 }
 
+// tell prints a line the user sees with or without --verbose.
+func (a *app) tell(format string, args ...any) {
+	fmt.Fprintf(a.deps.Stderr, "authctl: "+format+"\n", args...)
+}
+
 func (a *app) now() time.Time {
 	if a.deps.Now != nil {
 		return a.deps.Now()
@@ -300,6 +305,9 @@ func (a *app) source(p *Profile) *token.Source {
 		VerifyIDToken: a.idTokenVerifier(p),
 		Now:           a.deps.Now,
 		Log:           a.logf,
+		Warn:          func(format string, args ...any) { a.tell("warning: "+format, args...) },
+		// main ends the process at a second Ctrl-C.
+		Finishing: func() { a.tell("finishing the refresh; Ctrl-C again to abort") },
 	}
 }
 

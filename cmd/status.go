@@ -26,6 +26,10 @@ type statusReport struct {
 	RefreshTokenHeld bool       `json:"refresh_token"`
 	Storage          string     `json:"storage"`
 	Reason           string     `json:"reason,omitempty"`
+
+	// IDTokenRejected says that a refresh returned an ID token that was
+	// refused: Subject and Email are from the earlier, verified one.
+	IDTokenRejected *token.IDTokenRejection `json:"id_token_rejected,omitempty"`
 }
 
 func (a *app) newStatus() *cobra.Command {
@@ -55,6 +59,7 @@ Exits 4 when not logged in.`,
 				r.LoggedIn = true
 				id := cred.Identity()
 				r.Subject, r.Email = id.Subject, id.Email
+				r.IDTokenRejected = cred.IDTokenRejected
 				if !cred.Expiry.IsZero() {
 					e := cred.Expiry.UTC()
 					r.AccessExpiry = &e
@@ -105,6 +110,10 @@ func (r statusReport) write(w io.Writer, now time.Time) {
 	}
 	line("subject", r.Subject)
 	line("email", r.Email)
+	if x := r.IDTokenRejected; x != nil {
+		line("id token", fmt.Sprintf("the refresh of %s returned one that was refused (%s); subject and email are from the earlier, verified one",
+			x.At.Local().Format(time.RFC3339), x.Reason))
+	}
 	if r.AccessExpiry != nil {
 		left := r.AccessExpiry.Sub(now).Round(time.Second)
 		if left > 0 {
