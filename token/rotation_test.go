@@ -116,10 +116,11 @@ func TestRefreshCallerGivesUpWhileKeysDownload(t *testing.T) {
 	put(t, store, c)
 	verifying, keys := make(chan struct{}), make(chan struct{})
 	defer close(keys)
+	var once sync.Once
 	src := source(store, p)
 	src.VerifyIDToken = func(ctx context.Context, _, _ string) (string, error) {
-		close(verifying)
-		<-keys // the provider's keys never come
+		once.Do(func() { close(verifying) })
+		<-keys // the provider's keys do not come while the test runs
 		return "", errors.New("no keys")
 	}
 	var finishing atomic.Int32
@@ -132,8 +133,13 @@ func TestRefreshCallerGivesUpWhileKeysDownload(t *testing.T) {
 	}()
 	<-verifying
 	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Errorf("err = %v, want context.Canceled", err)
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("err = %v, want context.Canceled", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the caller still waits, for keys that do not come, after it gave up")
 	}
 	if s := stored(t, store); s.RefreshToken != "RT1" {
 		t.Errorf("stored refresh token %q when the caller returned, want the rotated RT1", s.RefreshToken)
@@ -155,6 +161,8 @@ func TestRefreshCallerGivesUpAfterRequestSent(t *testing.T) {
 		<-release
 		rotating(w, r, n)
 	})
+	answer := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(answer) // before the provider closes, also when the test fails
 	store := keychaintest.New()
 	put(t, store, cred("AT0", "RT0", time.Now().Add(-time.Minute)))
 	src := source(store, p)
@@ -191,7 +199,7 @@ func TestRefreshCallerGivesUpAfterRequestSent(t *testing.T) {
 		t.Fatal("Finishing was not called")
 	}
 	// A slow provider: longer than any fixed grace a caller might allow.
-	time.AfterFunc(6*time.Second, func() { close(release) })
+	time.AfterFunc(6*time.Second, answer)
 	for range 2 {
 		r := <-results
 		if !errors.Is(r.err, context.Canceled) {
