@@ -2,8 +2,8 @@
 // loading it from the keychain, deciding whether its access token is fresh,
 // refreshing it under a cross-process lock so that any number of processes
 // make one refresh request between them, saving rotated refresh tokens
-// before anything uses the new access token, revoking it at sign-out, and
-// attaching it to HTTP requests.
+// before anything else can fail or wait (and before anything uses the new
+// access token), revoking it at sign-out, and attaching it to HTTP requests.
 package token
 
 import (
