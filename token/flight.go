@@ -6,19 +6,28 @@ import (
 )
 
 // flight is one refresh, shared by every caller in the process that asks
-// for one while it runs. A caller may give up (its context ends); what
-// happens then depends on whether the refresh request has been sent:
+// for one while it runs. A caller may give up (its context ends); the
+// flight then goes on only as far as it must:
 //
-//   - not yet: the caller returns at once, and once no caller is left the
-//     flight stops before it sends anything;
-//   - already: a rotating provider has retired the old refresh token, so
-//     the caller waits until the answer is saved (see saved).
+//   - before the request is sent, the last caller to give up stops it;
+//   - once it is sent, a rotating provider has retired the old refresh
+//     token, so the answer is received and saved whatever the callers do;
+//   - after that save, what is left (checking the new ID token and storing
+//     it) is dropped when no caller waits any more.
+//
+// A caller that gives up still waits for the flight to end, which is soon
+// after the points above, so that a process exiting on Ctrl-C never leaves
+// a credential half written.
 type flight struct {
 	// ctx is what the refresh runs under. Callers' contexts do not reach
 	// it: it ends only when every caller gave up before the request was
 	// sent, or when the flight is over.
 	ctx    context.Context
 	cancel context.CancelFunc
+	// wanted ends when no caller waits for the result any more (or when
+	// ctx ends).
+	wanted   context.Context
+	unwanted context.CancelFunc
 
 	mu      sync.Mutex
 	waiters int  // callers still waiting for the result
@@ -35,8 +44,10 @@ type flight struct {
 }
 
 func newFlight(parent context.Context) *flight {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
-	return &flight{ctx: ctx, cancel: cancel, waiters: 1, saved: make(chan struct{}), done: make(chan struct{})}
+	f := &flight{waiters: 1, saved: make(chan struct{}), done: make(chan struct{})}
+	f.ctx, f.cancel = context.WithCancel(context.WithoutCancel(parent))
+	f.wanted, f.unwanted = context.WithCancel(f.ctx)
+	return f
 }
 
 // join adds a caller, unless every caller has already given up; it
@@ -44,7 +55,7 @@ func newFlight(parent context.Context) *flight {
 func (f *flight) join() bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.ctx.Err() != nil {
+	if f.wanted.Err() != nil {
 		return false
 	}
 	f.waiters++
@@ -52,14 +63,17 @@ func (f *flight) join() bool {
 }
 
 // leave removes a caller that gave up and reports whether the request has
-// been sent (the caller must then wait for saved). The last caller to
-// leave before the request is sent stops the flight.
+// been sent. The last caller to leave ends wanted, and, if the request has
+// not been sent, ctx.
 func (f *flight) leave() (sent bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.waiters--
-	if f.waiters == 0 && !f.sent {
-		f.cancel()
+	if f.waiters == 0 {
+		f.unwanted()
+		if !f.sent {
+			f.cancel()
+		}
 	}
 	return f.sent
 }
@@ -75,6 +89,17 @@ func (f *flight) send() error {
 	}
 	f.sent = true
 	return nil
+}
+
+// whileWanted returns a context derived from ctx that also ends when no
+// caller waits any more, and the function that releases it.
+func (f *flight) whileWanted(ctx context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(f.wanted, cancel)
+	return ctx, func() {
+		stop()
+		cancel()
+	}
 }
 
 // markSaved says that the provider's answer is stored.

@@ -30,7 +30,7 @@ func (s *Source) keep(ctx context.Context, f *flight, prev, fresh *Credential) (
 	if newID == "" {
 		return fresh, nil
 	}
-	return s.adoptIDToken(ctx, prev, fresh, newID), nil
+	return s.adoptIDToken(ctx, f, prev, fresh, newID), nil
 }
 
 // adoptIDToken checks newID, the ID token of the refresh that gave fresh
@@ -38,9 +38,16 @@ func (s *Source) keep(ctx context.Context, f *flight, prev, fresh *Credential) (
 // if it verifies and names the same subject as prev's (OIDC Core 12.2).
 // Otherwise the previous ID token stays, the credential records why the
 // new one was refused (so that status shows whose identity is current),
-// and the user is told.
-func (s *Source) adoptIDToken(ctx context.Context, prev, fresh *Credential, newID string) *Credential {
-	sub, err := s.VerifyIDToken(ctx, newID, fresh.AccessToken)
+// and the user is told. When no caller of f waits any more, the check is
+// dropped and nothing more is stored: the next refresh brings another ID
+// token.
+func (s *Source) adoptIDToken(ctx context.Context, f *flight, prev, fresh *Credential, newID string) *Credential {
+	vctx, stop := f.whileWanted(ctx)
+	sub, err := s.VerifyIDToken(vctx, newID, fresh.AccessToken)
+	stop()
+	if f.wanted.Err() != nil {
+		return fresh
+	}
 	if err == nil && prev.IDToken != "" && sub != prev.Identity().Subject {
 		err = errors.New("its subject differs from the login's (OIDC Core 12.2)")
 	}

@@ -187,10 +187,10 @@ func (s *Source) Refresh(ctx context.Context, stale string) (*Credential, error)
 // process that ask while one is under way, and, under the cross-process
 // lock, none at all if another process has already replaced stale.
 //
-// A caller whose ctx ends returns ctx.Err(), at once if the refresh request
-// has not been sent, and otherwise once its answer is saved: a rotating
-// provider has retired the old refresh token by then, so the new one must
-// not be lost. That wait is bounded by the HTTP client's timeout.
+// A caller whose ctx ends returns ctx.Err(): soon if the refresh request
+// has not been sent, and otherwise once its answer is saved, since a
+// rotating provider has retired the old refresh token by then and the new
+// one must not be lost. That wait is bounded by the HTTP client's timeout.
 func (s *Source) refresh(ctx context.Context, stale string, minTTL time.Duration) (*Credential, error) {
 	f := s.join(ctx, stale, minTTL)
 	select {
@@ -198,9 +198,7 @@ func (s *Source) refresh(ctx context.Context, stale string, minTTL time.Duration
 		return f.cred, f.err
 	case <-ctx.Done():
 	}
-	if f.leave() {
-		s.finishSent(f)
-	}
+	s.giveUp(f)
 	return nil, ctx.Err()
 }
 
@@ -225,28 +223,28 @@ func (s *Source) join(ctx context.Context, stale string, minTTL time.Duration) *
 	return f
 }
 
-// finishSent waits, for a caller that gave up, until the answer to the
-// refresh request f has sent is saved, and tells the user that it waits.
-func (s *Source) finishSent(f *flight) {
-	select {
-	case <-f.saved:
-	default:
-		s.finishingOnce.Do(func() {
-			if s.Finishing != nil {
-				s.Finishing()
-			}
-		})
-		<-f.saved
-	}
-	select {
-	case <-f.done:
-		// The caller returns its own error; a failed save must still be
-		// heard, or the next run's "log in again" comes without a reason.
-		var serr *SaveError
-		if errors.As(f.err, &serr) {
-			s.warn("%v", serr)
+// giveUp takes a caller whose context ended out of f and waits until f
+// ends, which it does as soon as it has nothing left to save (see flight).
+// While the answer to a request already sent is awaited, Finishing tells
+// the user.
+func (s *Source) giveUp(f *flight) {
+	if f.leave() {
+		select {
+		case <-f.saved:
+		default:
+			s.finishingOnce.Do(func() {
+				if s.Finishing != nil {
+					s.Finishing()
+				}
+			})
 		}
-	default:
+	}
+	<-f.done
+	// The caller returns its own error; a failed save must still be
+	// heard, or the next run's "log in again" comes without a reason.
+	var serr *SaveError
+	if errors.As(f.err, &serr) {
+		s.warn("%v", serr)
 	}
 }
 
