@@ -300,6 +300,10 @@ type proc struct {
 
 	once sync.Once
 	code int
+
+	// errPipe is the read end of authctl's stderr; closing it stands for
+	// a reader that went away.
+	errPipe io.Closer
 }
 
 func startAuthctl(ts *testscript.TestScript, args []string) *proc {
@@ -322,6 +326,7 @@ func startAuthctl(ts *testscript.TestScript, args []string) *proc {
 	ts.Check(err)
 	stderr, err := p.cmd.StderrPipe()
 	ts.Check(err)
+	p.errPipe = stderr
 	ts.Check(p.cmd.Start())
 	go func() {
 		defer close(p.read)

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"sync"
 	"syscall"
 	"time"
 
@@ -54,15 +55,8 @@ func withoutSecretsForChildren() func(string) string {
 // is cmd.Deps.Keychain: nil for the OS keychain (the end-to-end tests pass
 // a file-backed store on machines without one).
 func run(openKeychain func(time.Duration) keychain.Store) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible(context.Background())
 	defer stop()
-	// The first Ctrl-C cancels ctx, and authctl winds down (a refresh under
-	// way gets a moment to save its rotated token); a second one ends the
-	// process at once, as the default handling does.
-	go func() {
-		<-ctx.Done()
-		stop()
-	}()
 	// pkg/browser writes what the opener says to its own Stdout: keep
 	// stdout for machine output.
 	browser.Stdout, browser.Stderr = os.Stderr, os.Stderr
@@ -86,4 +80,72 @@ func run(openKeychain func(time.Duration) keychain.Store) int {
 		Version:  cmd.Version{Version: version, Commit: commit, Date: date}.FromBuildInfo(info, ok),
 		Keychain: openKeychain,
 	})
+}
+
+// interruptible returns a context that the first SIGINT (Ctrl-C), SIGTERM,
+// SIGHUP (the terminal closed) or SIGQUIT cancels: authctl then winds down,
+// and a refresh request already sent is answered and saved first, so that
+// a rotated refresh token is never lost. A later SIGINT, SIGTERM or SIGQUIT
+// ends the process at once, as if authctl did not handle it; a later SIGHUP
+// does not, since a closing terminal may send more than one. From the first
+// signal on, a write to a pipe whose reader is gone fails instead of ending
+// the process. Signals ignored when authctl started (nohup, a background
+// job of a script) stay ignored. stop releases the signals.
+func interruptible(parent context.Context) (ctx context.Context, stop func()) {
+	var sigs []os.Signal
+	for _, s := range []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT} {
+		if !signal.Ignored(s) {
+			sigs = append(sigs, s)
+		}
+	}
+	ctx, cancel := context.WithCancel(parent)
+	ch := make(chan os.Signal, len(sigs))
+	signal.Notify(ch, sigs...)
+	stopped := make(chan struct{})
+	go func() {
+		select {
+		case <-ch:
+		case <-stopped:
+			return
+		}
+		// The reader of stderr may be gone with the terminal: the words
+		// said while winding down must not end the process before its
+		// refresh is saved.
+		signal.Ignore(syscall.SIGPIPE)
+		cancel()
+		for {
+			select {
+			case s := <-ch:
+				if s != syscall.SIGHUP {
+					signal.Reset(sigs...)
+					raise(s)
+					return
+				}
+			case <-stopped:
+				return
+			}
+		}
+	}()
+	var once sync.Once
+	return ctx, func() {
+		once.Do(func() {
+			signal.Stop(ch)
+			close(stopped)
+			cancel()
+		})
+	}
+}
+
+// raise ends the process by s, which authctl no longer handles, the way s
+// ends a program by default; where a process cannot signal itself
+// (Windows), it exits with 128 + the signal's number, as shells report it.
+func raise(s os.Signal) {
+	if p, err := os.FindProcess(os.Getpid()); err == nil && p.Signal(s) == nil {
+		return
+	}
+	code := 2
+	if n, ok := s.(syscall.Signal); ok {
+		code = int(n)
+	}
+	os.Exit(128 + code)
 }

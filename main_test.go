@@ -127,6 +127,7 @@ func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args 
 		"holdport": cmdHoldPort,
 		"waitfile": cmdWaitFile,
 		"expand":   cmdExpand,
+		"signal":   cmdSignal,
 
 		"rogueidp": cmdRogueIdP,
 		"proxy":    cmdProxy,
@@ -158,9 +159,13 @@ func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args 
 //	                         $IDP_ID_TOKEN_PADDING=N pads every ID token with N characters
 //	idp stop                 stop it (a provider that is down)
 //	idp reset                zero its request counts
-//	idp count KIND N         assert the count of KIND (refresh_token, authorization_code, revocation, userinfo, ...)
+//	idp count KIND N         assert the count of KIND (refresh_token, authorization_code, revocation, userinfo, jwks, ...)
 //	idp revoke-refresh       revoke the stored refresh token at the provider, behind authctl's back
 //	idp userinfo FILE        assert the provider accepts the access token in FILE (! idp userinfo: refuses it)
+//	idp slow-refresh DUR     hold each refresh answer (the refresh token already rotated) for DUR; 0s ends it
+//	idp slow-jwks DUR        hold each answer to a request for the provider's keys for DUR; 0s ends it
+//	idp release              send the answers held now
+//	idp tamper MODE          alter refreshed ID tokens: signature (another key signs), subject (sub mallory), off
 func cmdIdP(ts *testscript.TestScript, neg bool, args []string) {
 	st := state(ts)
 	if len(args) == 0 {
@@ -211,6 +216,7 @@ func cmdIdP(ts *testscript.TestScript, neg bool, args []string) {
 			"authorization_code": stats.AuthorizationCode, "refresh_token": stats.RefreshToken,
 			"device_code": stats.DeviceCode, "token": stats.Token, "token_errors": stats.TokenErrors,
 			"revocation": stats.Revocation, "userinfo": stats.Userinfo, "authorization": stats.Authorization,
+			"jwks": stats.JWKS,
 		}
 		got, ok := counts[args[1]]
 		if !ok {
@@ -238,7 +244,9 @@ func cmdIdP(ts *testscript.TestScript, neg bool, args []string) {
 		c := loadCred(ts, ts.Getenv("AUTHCTL_PROFILE"))
 		ts.Check(token.Revoke(ctx, nil, st.idp.RevocationURL(), token.Client{ID: c.ClientID}, c.RefreshToken, "refresh_token"))
 	default:
-		ts.Fatalf("unknown idp command %q", args[0])
+		if !idpKnob(ts, st.idp, args) {
+			ts.Fatalf("unknown idp command %q", args[0])
+		}
 	}
 }
 

@@ -75,6 +75,11 @@ func (f *Factory) Log(format string, args ...any) {
 	}
 }
 
+// Tell prints a line the user sees with or without --verbose.
+func (f *Factory) Tell(format string, args ...any) {
+	fmt.Fprintf(f.deps.Stderr, "authctl: "+format+"\n", args...)
+}
+
 // HTTPClient is the client for every request to the provider.
 func (f *Factory) HTTPClient() *http.Client {
 	if f.deps.HTTPClient != nil {
@@ -282,6 +287,9 @@ func (f *Factory) build(ps paths, cf *configfile.File, name, from string, r *res
 		VerifyIDToken: p.verifyIDToken,
 		Now:           f.deps.Now,
 		Log:           f.Log,
+		Warn:          func(format string, args ...any) { f.Tell("warning: "+format, args...) },
+		// main ends the process at a second Ctrl-C.
+		Finishing: func() { f.Tell("finishing the refresh; Ctrl-C again to abort") },
 	}
 	return p
 }

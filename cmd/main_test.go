@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -403,27 +404,51 @@ func TestTokenPrintKeychainLocked(t *testing.T) {
 	}
 }
 
+// TestTokenPrintInterrupted: Ctrl-C while the refresh request is with the
+// provider. authctl says it is finishing the refresh, waits for the
+// answer (here a 503, so nothing changes), and exits 130.
 func TestTokenPrintInterrupted(t *testing.T) {
 	w := newWorld(t)
 	w.loggedIn(w.now.Add(-time.Minute))
 	before := w.store.Items()["default"]
 	ctx, cancel := context.WithCancel(context.Background())
-	release := make(chan struct{})
-	t.Cleanup(func() { close(release) })
+	finishing := &notifyWriter{want: "finishing the refresh", seen: make(chan struct{})}
 	w.idp.tokenAnswer = func(rw http.ResponseWriter) {
 		cancel() // Ctrl-C while the refresh is under way
-		<-release
+		select {
+		case <-finishing.seen:
+		case <-time.After(30 * time.Second):
+			t.Error("authctl did not say it was finishing the refresh")
+		}
 		http.Error(rw, "late", http.StatusServiceUnavailable)
 	}
-	if code := w.runContext(ctx, "token", "print"); code != 130 {
+	w.stdout.Reset()
+	w.stderr.Reset()
+	d := w.deps()
+	d.Stderr = io.MultiWriter(&w.stderr, finishing)
+	if code := Main(ctx, []string{"token", "print"}, d); code != 130 {
 		t.Errorf("exit %d, want 130 (stderr %q)", code, w.stderr.String())
 	}
 	if w.stdout.Len() != 0 {
 		t.Errorf("stdout = %q", w.stdout.String())
 	}
 	if !bytes.Equal(w.store.Items()["default"], before) {
-		t.Error("credential changed by an interrupted refresh")
+		t.Error("credential changed by an interrupted refresh that failed")
 	}
+}
+
+// notifyWriter closes seen the first time a write contains want.
+type notifyWriter struct {
+	want string
+	seen chan struct{}
+	once sync.Once
+}
+
+func (n *notifyWriter) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), n.want) {
+		n.once.Do(func() { close(n.seen) })
+	}
+	return len(p), nil
 }
 
 func TestUsageErrors(t *testing.T) {

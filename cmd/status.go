@@ -36,6 +36,10 @@ type statusReport struct {
 	RefreshTokenHeld bool   `json:"refresh_token"`
 	Storage          string `json:"storage"`
 	Reason           string `json:"reason,omitempty"`
+
+	// IDTokenRejected says that a refresh returned an ID token that was
+	// refused: Subject and Email are from the earlier, verified one.
+	IDTokenRejected *token.IDTokenRejection `json:"id_token_rejected,omitempty"`
 }
 
 // NewCmdStatus returns `authctl status`; runF, when not nil, receives the
@@ -82,6 +86,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 		id := cred.Identity()
 		// Claims come from the provider: shown, so made printable.
 		r.Subject, r.Email = safetext.Clean(id.Subject, 200), safetext.Clean(id.Email, 200)
+		r.IDTokenRejected = cred.IDTokenRejected
 		if !cred.Expiry.IsZero() {
 			r.AccessExpiry = formatTime(cred.Expiry)
 			r.AccessExpired = !cred.Expiry.After(opts.Now())
@@ -133,6 +138,10 @@ func (r statusReport) write(w io.Writer, now time.Time) {
 	}
 	line("subject", r.Subject)
 	line("email", r.Email)
+	if x := r.IDTokenRejected; x != nil {
+		line("id token", fmt.Sprintf("the refresh of %s returned one that was refused (%s); subject and email are from the earlier, verified one",
+			formatTime(x.At), x.Reason))
+	}
 	if r.AccessExpiry != "" {
 		exp, _ := time.Parse(time.RFC3339, r.AccessExpiry)
 		if left := exp.Sub(now).Round(time.Second); left > 0 {

@@ -2,8 +2,8 @@
 // loading it from the keychain, deciding whether its access token is fresh,
 // refreshing it under a cross-process lock so that any number of processes
 // make one refresh request between them, saving rotated refresh tokens
-// before anything uses the new access token, revoking it at sign-out, and
-// attaching it to HTTP requests.
+// before anything else can fail or wait (and before anything uses the new
+// access token), revoking it at sign-out, and attaching it to HTTP requests.
 package token
 
 import (
@@ -46,6 +46,11 @@ type Credential struct {
 	// Minted is what the login asked for. A profile that now asks for
 	// something else needs a new login.
 	Minted *Minted `json:"minted,omitempty"`
+	// IDTokenRejected, when set, says that a refresh after IDToken was
+	// stored returned an ID token that was not kept, and why: IDToken, and
+	// the identity it names, are then older than the provider's latest
+	// word. A refresh whose ID token is kept, or a new login, clears it.
+	IDTokenRejected *IDTokenRejection `json:"id_token_rejected,omitempty"`
 }
 
 // Minted is what a credential was obtained for: the scopes and the extra
@@ -78,6 +83,16 @@ func sameSet(a, b []string) bool {
 	slices.Sort(a)
 	slices.Sort(b)
 	return slices.Equal(slices.Compact(a), slices.Compact(b))
+}
+
+
+// IDTokenRejection records an ID token returned by a refresh that failed
+// verification or named another subject than the login's (OIDC Core 12.2).
+type IDTokenRejection struct {
+	// At is when the refresh was made.
+	At time.Time `json:"at"`
+	// Reason says what was wrong, in one printable line.
+	Reason string `json:"reason"`
 }
 
 // Encode returns the stored form of c.

@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/authctl/authctl/keychain"
 	"github.com/authctl/authctl/provider"
@@ -43,16 +43,30 @@ type Source struct {
 	// cross-process lock (tests of a single process).
 	Lock Locker
 	// VerifyIDToken, when set, checks an ID token returned by a refresh
-	// before it is stored (signature, issuer, audience, expiry, at_hash
-	// against accessToken) and returns its subject.
+	// (signature, issuer, audience, expiry, at_hash against accessToken)
+	// and returns its subject. It may wait on the network (the provider's
+	// keys), so it runs only after the rotated refresh token is saved; the
+	// ID token is stored once it passes. When nil, a refresh's ID token is
+	// stored unchecked.
 	VerifyIDToken func(ctx context.Context, raw, accessToken string) (subject string, err error)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Log, when set, receives one line per step for --verbose. Never a
 	// token.
 	Log func(format string, args ...any)
+	// Warn, when set, receives what the user must be told even without
+	// --verbose, one line at a time: a refreshed ID token that was not
+	// kept, or new tokens that could not be saved after the caller gave
+	// up. Never a token.
+	Warn func(format string, args ...any)
+	// Finishing, when set, is called (at most once per Source) when a
+	// caller that gave up waits for a refresh request already sent to be
+	// answered and saved.
+	Finishing func()
 
-	flight singleflight.Group
+	mu            sync.Mutex
+	flying        *flight // the refresh under way in this process, if any
+	finishingOnce sync.Once
 }
 
 // Locker takes an exclusive cross-process lock for a profile.
@@ -72,6 +86,12 @@ func (s *Source) now() time.Time {
 func (s *Source) logf(format string, args ...any) {
 	if s.Log != nil {
 		s.Log(format, args...)
+	}
+}
+
+func (s *Source) warn(format string, args ...any) {
+	if s.Warn != nil {
+		s.Warn(format, args...)
 	}
 }
 
@@ -177,38 +197,73 @@ func (s *Source) Refresh(ctx context.Context, stale string) (*Credential, error)
 // refresh makes at most one refresh request for all callers in this
 // process that ask while one is under way, and, under the cross-process
 // lock, none at all if another process has already replaced stale.
+//
+// A caller whose ctx ends returns ctx.Err(): soon if the refresh request
+// has not been sent, and otherwise once its answer is saved, since a
+// rotating provider has retired the old refresh token by then and the new
+// one must not be lost. That wait is bounded by the HTTP client's timeout.
 func (s *Source) refresh(ctx context.Context, stale string, minTTL time.Duration) (*Credential, error) {
-	ch := s.flight.DoChan(s.Account, func() (any, error) {
-		return s.refreshLocked(context.WithoutCancel(ctx), stale, minTTL)
-	})
+	f := s.join(ctx, stale, minTTL)
 	select {
-	case r := <-ch:
-		if r.Err != nil {
-			return nil, r.Err
-		}
-		return r.Val.(*Credential), nil
+	case <-f.done:
+		return f.cred, f.err
 	case <-ctx.Done():
-		// The refresh goes on without the caller: once the request is
-		// sent, a rotating provider has retired the old refresh token, so
-		// the new one must be saved. Give it a moment before returning, so
-		// that a process exiting on Ctrl-C does not cut the save short.
-		select {
-		case <-ch:
-		case <-time.After(cancelGrace):
-		}
-		return nil, ctx.Err()
 	}
+	s.giveUp(f)
+	return nil, ctx.Err()
 }
 
-// cancelGrace is how long a cancelled caller waits for a refresh under way
-// to be saved.
-const cancelGrace = 5 * time.Second
+// join returns the refresh under way in this process, or starts one.
+func (s *Source) join(ctx context.Context, stale string, minTTL time.Duration) *flight {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.flying != nil && s.flying.join() {
+		return s.flying
+	}
+	f := newFlight(ctx)
+	s.flying = f
+	go func() {
+		c, err := s.refreshLocked(f, stale, minTTL)
+		s.mu.Lock()
+		if s.flying == f {
+			s.flying = nil
+		}
+		s.mu.Unlock()
+		f.finish(c, err)
+	}()
+	return f
+}
+
+// giveUp takes a caller whose context ended out of f and waits until f
+// ends, which it does as soon as it has nothing left to save (see flight).
+// While the answer to a request already sent is awaited, Finishing tells
+// the user.
+func (s *Source) giveUp(f *flight) {
+	if f.leave() {
+		select {
+		case <-f.saved:
+		default:
+			s.finishingOnce.Do(func() {
+				if s.Finishing != nil {
+					s.Finishing()
+				}
+			})
+		}
+	}
+	<-f.done
+	// The caller returns its own error; a failed save must still be
+	// heard, or the next run's "log in again" comes without a reason.
+	var serr *SaveError
+	if errors.As(f.err, &serr) {
+		s.warn("%v", serr)
+	}
+}
 
 // lockWait bounds how long a refresh waits for another process's refresh.
 const lockWait = 30 * time.Second
 
-func (s *Source) refreshLocked(ctx context.Context, stale string, minTTL time.Duration) (*Credential, error) {
-	ctx, cancel := context.WithTimeout(ctx, lockWait+time.Minute)
+func (s *Source) refreshLocked(f *flight, stale string, minTTL time.Duration) (*Credential, error) {
+	ctx, cancel := context.WithTimeout(f.ctx, lockWait+time.Minute)
 	defer cancel()
 	unlock, err := s.lock(ctx)
 	if err != nil {
@@ -228,23 +283,26 @@ func (s *Source) refreshLocked(ctx context.Context, stale string, minTTL time.Du
 	if c.RefreshToken == "" {
 		return nil, loginRequired("the session of profile %q has ended (the provider gave no refresh token)", s.Account)
 	}
-	fresh, err := s.exchange(ctx, c)
+	fresh, err := s.exchange(ctx, f, c)
 	var rerr *oauth2.RetrieveError
 	if errors.As(err, &rerr) && rerr.ErrorCode == "invalid_grant" {
-		return s.rejected(ctx, c)
+		return s.rejected(ctx, f, c)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if err := s.Save(ctx, fresh); err != nil {
-		return nil, &SaveError{Err: err}
+	fresh, err = s.keep(ctx, f, c, fresh)
+	if err != nil {
+		return nil, err
 	}
 	s.logf("refreshed; new access token valid for %s", fresh.TTL(s.now()).Round(time.Second))
 	return fresh, nil
 }
 
-// exchange makes the one refresh request.
-func (s *Source) exchange(ctx context.Context, c *Credential) (*Credential, error) {
+// exchange makes the one refresh request, unless every caller of f has
+// given up before it is sent. The credential it returns carries the ID
+// token of the answer, if any, unchecked: see keep.
+func (s *Source) exchange(ctx context.Context, f *flight, c *Credential) (*Credential, error) {
 	if s.Endpoint == nil {
 		return nil, errors.New("refresh: no token endpoint known")
 	}
@@ -262,6 +320,9 @@ func (s *Source) exchange(ctx context.Context, c *Credential) (*Credential, erro
 	conf := &oauth2.Config{ClientID: c.ClientID, ClientSecret: c.ClientSecret, Endpoint: ep}
 	client, answers := tokenendpoint.Client(s.HTTPClient, s.Log)
 	hctx := context.WithValue(ctx, oauth2.HTTPClient, client)
+	if err := f.send(); err != nil {
+		return nil, err
+	}
 	s.logf("refresh request to %s", ep.TokenURL)
 	t, err := conf.TokenSource(hctx, &oauth2.Token{RefreshToken: c.RefreshToken, Expiry: time.Unix(1, 0)}).Token()
 	if err != nil {
@@ -273,20 +334,6 @@ func (s *Source) exchange(ctx context.Context, c *Credential) (*Credential, erro
 	if fresh.RefreshToken == "" {
 		fresh.RefreshToken = c.RefreshToken
 	}
-	if fresh.IDToken == "" {
-		fresh.IDToken = c.IDToken
-	} else if s.VerifyIDToken != nil {
-		sub, err := s.VerifyIDToken(ctx, fresh.IDToken, fresh.AccessToken)
-		if err == nil && c.IDToken != "" && sub != c.Identity().Subject {
-			err = fmt.Errorf("its subject differs from the login's (OIDC Core 12.2)")
-		}
-		if err != nil {
-			// The new refresh token must not be lost even if the ID
-			// token is bad: keep the previous ID token and say so.
-			s.logf("the ID token returned by the refresh failed verification (%v); keeping the previous one", err)
-			fresh.IDToken = c.IDToken
-		}
-	}
 	if len(fresh.Scopes) == 0 {
 		fresh.Scopes = c.Scopes
 	}
@@ -295,14 +342,14 @@ func (s *Source) exchange(ctx context.Context, c *Credential) (*Credential, erro
 
 // rejected handles invalid_grant: the refresh token is dead unless another
 // tool or a racing login replaced it meanwhile.
-func (s *Source) rejected(ctx context.Context, used *Credential) (*Credential, error) {
-	return s.rejectedAgain(ctx, used, true)
+func (s *Source) rejected(ctx context.Context, f *flight, used *Credential) (*Credential, error) {
+	return s.rejectedAgain(ctx, f, used, true)
 }
 
 // rejectedAgain is rejected; retry says whether a replacement credential
 // may still be tried (once: a replacement the provider rejects as well is
 // handled like the first).
-func (s *Source) rejectedAgain(ctx context.Context, used *Credential, retry bool) (*Credential, error) {
+func (s *Source) rejectedAgain(ctx context.Context, f *flight, used *Credential, retry bool) (*Credential, error) {
 	now, err := s.Load(ctx)
 	if err == nil && now.RefreshToken != used.RefreshToken {
 		if !retry {
@@ -313,18 +360,15 @@ func (s *Source) rejectedAgain(ctx context.Context, used *Credential, retry bool
 		if now.TTL(s.now()) > 0 {
 			return now, nil
 		}
-		fresh, err := s.exchange(ctx, now)
+		fresh, err := s.exchange(ctx, f, now)
 		var rerr *oauth2.RetrieveError
 		if errors.As(err, &rerr) && rerr.ErrorCode == "invalid_grant" {
-			return s.rejectedAgain(ctx, now, false)
+			return s.rejectedAgain(ctx, f, now, false)
 		}
 		if err != nil {
 			return nil, err
 		}
-		if err := s.Save(ctx, fresh); err != nil {
-			return nil, &SaveError{Err: err}
-		}
-		return fresh, nil
+		return s.keep(ctx, f, now, fresh)
 	}
 	if err != nil && !errors.Is(err, ErrLoginRequired) {
 		return nil, err

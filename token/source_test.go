@@ -455,42 +455,6 @@ func TestTokenSingleFlightAcrossSources(t *testing.T) {
 	}
 }
 
-func TestTokenCallerCancelDoesNotLoseRotatedToken(t *testing.T) {
-	// The caller gives up while the refresh is under way; the provider has
-	// already rotated, so the new refresh token must still be saved.
-	release := make(chan struct{})
-	p := newIdP(t, func(w http.ResponseWriter, r *http.Request, n int) {
-		<-release
-		rotating(w, r, n)
-	})
-	store := keychaintest.New()
-	put(t, store, cred("AT0", "RT0", time.Now().Add(-time.Minute)))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		_, err := source(store, p).Token(ctx, 0)
-		done <- err
-	}()
-	for p.count() == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Errorf("err = %v, want context.Canceled", err)
-	}
-	close(release)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if c := stored(t, store); c != nil && c.RefreshToken == "RT1" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("rotated refresh token not saved after the caller gave up: %+v", stored(t, store))
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // TestTokenInvalidGrantForTheReplacementToo: the credential that replaced
 // the rejected one is expired and its refresh token is rejected as well:
 // that one is dead too, so it is deleted and a login is required.

@@ -82,6 +82,7 @@ type Stats struct {
 	Userinfo            int `json:"userinfo"`             // userinfo-endpoint requests
 	DeviceAuthorization int `json:"device_authorization"` // device-authorization requests
 	Authorization       int `json:"authorization"`        // authorization-endpoint requests
+	JWKS                int `json:"jwks"`                 // requests for the provider's signing keys
 }
 
 // IdP is a running provider. Close it when done.
@@ -306,17 +307,62 @@ func (p *IdP) Stats(ctx context.Context) (Stats, error) {
 
 // Reset zeroes the request counts.
 func (p *IdP) Reset(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.Issuer+"/test/reset", nil)
+	return p.post(ctx, "reset", "/test/reset")
+}
+
+// SlowRefresh makes the provider hold each answer to a refresh request
+// for d, or until Release: the refresh token is rotated (the old one
+// retired) at once, and the client hears of it late. Zero ends it.
+func (p *IdP) SlowRefresh(ctx context.Context, d time.Duration) error {
+	return p.post(ctx, "slow refresh", "/test/slow?refresh="+strconv.FormatInt(d.Milliseconds(), 10))
+}
+
+// SlowJWKS makes the provider hold each answer to a request for its
+// signing keys (which verifying an ID token needs) for d, or until
+// Release. Zero ends it.
+func (p *IdP) SlowJWKS(ctx context.Context, d time.Duration) error {
+	return p.post(ctx, "slow jwks", "/test/slow?jwks="+strconv.FormatInt(d.Milliseconds(), 10))
+}
+
+// Release sends every answer that SlowRefresh or SlowJWKS holds now.
+func (p *IdP) Release(ctx context.Context) error {
+	return p.post(ctx, "release", "/test/release")
+}
+
+// Tamper says how the provider alters the ID token of its refresh answers.
+type Tamper string
+
+// The ways TamperIDToken can alter an ID token.
+const (
+	// TamperOff leaves ID tokens as the provider issues them.
+	TamperOff Tamper = "off"
+	// TamperSignature signs the ID token with a key the provider does not
+	// publish, so its signature fails.
+	TamperSignature Tamper = "signature"
+	// TamperSubject names another subject ("mallory") in a token signed
+	// with the provider's own key, so only the subject check catches it.
+	TamperSubject Tamper = "subject"
+)
+
+// TamperIDToken makes the provider alter the ID token of every later
+// refresh answer as mode says.
+func (p *IdP) TamperIDToken(ctx context.Context, mode Tamper) error {
+	return p.post(ctx, "tamper", "/test/tamper?id_token="+string(mode))
+}
+
+// post sends an empty POST to one of the provider's test routes.
+func (p *IdP) post(ctx context.Context, what, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.Issuer+path, nil)
 	if err != nil {
-		return fmt.Errorf("provider reset: %w", err)
+		return fmt.Errorf("provider %s: %w", what, err)
 	}
 	resp, err := p.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("provider reset: %w", err)
+		return fmt.Errorf("provider %s: %w", what, err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("provider reset: %s", resp.Status)
+		return fmt.Errorf("provider %s: %s", what, resp.Status)
 	}
 	return nil
 }

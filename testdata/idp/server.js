@@ -16,6 +16,15 @@
 //   GET  /interaction/:uid/abort  finish with error=access_denied
 //   GET  /test/stats              JSON request counts, see newStats()
 //   POST /test/reset              zero the counts
+//   POST /test/slow?refresh=MS&jwks=MS
+//                                 hold each answer to a refresh (after the provider has
+//                                 rotated the refresh token) or to a JWKS request for MS
+//                                 milliseconds; a kind left out keeps its setting, 0 ends it
+//   POST /test/release            send every answer held now
+//   POST /test/tamper?id_token=MODE
+//                                 alter the ID token of refresh answers: "signature" (signed
+//                                 by another key), "subject" (sub "mallory", signed by the
+//                                 provider's own key) or "off"
 
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
@@ -74,6 +83,7 @@ function client(id) {
 
 function newStats() {
   return {
+    jwks: 0,
     // token endpoint requests by grant_type, failed ones included
     authorization_code: 0,
     refresh_token: 0,
@@ -91,8 +101,40 @@ function newStats() {
 
 let stats = newStats();
 
+// The test knobs of /test/slow, /test/release and /test/tamper.
+const knobs = { slowRefresh: 0, slowJWKS: 0, tamper: 'off' };
+// The release functions of the answers held now.
+const held = new Set();
+
+// hold resolves after ms milliseconds, or at the next /test/release.
+function hold(ms) {
+  if (!ms) return Promise.resolve();
+  return new Promise((resolve) => {
+    const release = () => {
+      clearTimeout(timer);
+      held.delete(release);
+      resolve();
+    };
+    const timer = setTimeout(release, ms);
+    held.add(release);
+  });
+}
+
+const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+const otherKey = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+
+// tamperIDToken returns the ID token jwt altered as knobs.tamper says.
+function tamperIDToken(jwt) {
+  const [header, payload] = jwt.split('.');
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+  let key = privateKey;
+  if (knobs.tamper === 'subject') claims.sub = 'mallory';
+  if (knobs.tamper === 'signature') key = otherKey;
+  const input = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+  return `${input}.${crypto.sign('sha256', Buffer.from(input), key).toString('base64url')}`;
+}
+
 function configuration() {
-  const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
   const jwk = privateKey.export({ format: 'jwk' });
   return {
     clients: [
@@ -153,6 +195,7 @@ function configuration() {
 function countRequests(provider) {
   const paths = {
     token: provider.pathFor('token'),
+    jwks: provider.pathFor('jwks'),
     revocation: provider.pathFor('revocation'),
     introspection: provider.pathFor('introspection'),
     userinfo: provider.pathFor('userinfo'),
@@ -179,6 +222,18 @@ function countRequests(provider) {
       }
       await next();
       if (ctx.status >= 400) stats.token_errors += 1;
+      if (grantType === 'refresh_token') {
+        if (knobs.tamper !== 'off' && ctx.body && ctx.body.id_token) {
+          ctx.body = { ...ctx.body, id_token: tamperIDToken(ctx.body.id_token) };
+        }
+        await hold(knobs.slowRefresh);
+      }
+      return;
+    }
+    if (ctx.path === paths.jwks) {
+      stats.jwks += 1;
+      await hold(knobs.slowJWKS);
+      await next();
       return;
     }
     for (const [name, path] of Object.entries(paths)) {
@@ -199,6 +254,28 @@ function testRoutes(provider) {
     }
     if (ctx.path === '/test/reset' && ctx.method === 'POST') {
       stats = newStats();
+      ctx.status = 204;
+      return;
+    }
+    if (ctx.path === '/test/slow' && ctx.method === 'POST') {
+      for (const [param, knob] of [['refresh', 'slowRefresh'], ['jwks', 'slowJWKS']]) {
+        if (ctx.query[param] === undefined) continue;
+        const ms = Number(ctx.query[param]);
+        if (!Number.isInteger(ms) || ms < 0) ctx.throw(400, `${param} must be a non-negative integer`);
+        knobs[knob] = ms;
+      }
+      ctx.status = 204;
+      return;
+    }
+    if (ctx.path === '/test/release' && ctx.method === 'POST') {
+      for (const release of [...held]) release();
+      ctx.status = 204;
+      return;
+    }
+    if (ctx.path === '/test/tamper' && ctx.method === 'POST') {
+      const mode = ctx.query.id_token;
+      if (!['off', 'signature', 'subject'].includes(mode)) ctx.throw(400, 'id_token must be off, signature or subject');
+      knobs.tamper = mode;
       ctx.status = 204;
       return;
     }

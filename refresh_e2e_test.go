@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/authctl/authctl/internal/testidp"
+)
+
+// The custom commands of the refresh_*.txtar scripts: they interrupt an
+// authctl whose refresh the provider is slow to answer (idp slow-refresh,
+// idp slow-jwks) and check what it leaves behind.
+
+// signalWait bounds each wait of cmdSignal: for the provider to see a
+// request, for a line of authctl, for authctl to exit.
+const signalWait = 60 * time.Second
+
+// finishingRe is the line authctl prints while it finishes a refresh
+// after a signal.
+var finishingRe = regexp.MustCompile(`^authctl: finishing the refresh`)
+
+// scriptSignals are the signals cmdSignal sends, by name.
+var scriptSignals = map[string]os.Signal{
+	"INT": syscall.SIGINT, "TERM": syscall.SIGTERM, "HUP": syscall.SIGHUP, "QUIT": syscall.SIGQUIT,
+}
+
+// cmdSignal runs authctl ARGS in the background, waits until the provider
+// has received a request of authctl's (polling its counts, which the
+// command reads first), and then takes STEPS:
+//
+//	signal WHEN STEPS ARGS...
+//
+// WHEN is "refresh" (the provider has received the refresh request) or
+// "jwks" (it has received a request for its keys: authctl is verifying
+// the refreshed ID token). STEPS, comma-separated, are done in order:
+//
+//	INT, TERM, HUP, QUIT  send authctl that signal
+//	finishing             wait until authctl says "finishing the refresh"
+//	release               have the provider send the answers it holds
+//	closestderr           close the reader of authctl's stderr (as when
+//	                      the program it was piped to is gone)
+//
+// authctl must then exit within a minute. Its stdout and stderr become
+// the command's, followed by "signal: exit CODE" on stderr (128+N when
+// signal N ended it).
+func cmdSignal(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 3 || (args[0] != "refresh" && args[0] != "jwks") {
+		ts.Fatalf("usage: signal refresh|jwks STEPS ARGS...")
+	}
+	idp := state(ts).idp
+	if idp == nil {
+		ts.Fatalf("signal needs idp start first")
+	}
+	count := func() int {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		s, err := idp.Stats(ctx)
+		ts.Check(err)
+		return map[string]int{"refresh": s.RefreshToken, "jwks": s.JWKS}[args[0]]
+	}
+	before := count()
+	p := startAuthctl(ts, args[2:])
+	defer p.kill()
+	fail := func(format string, a ...any) {
+		p.kill()
+		p.wait()
+		ts.Fatalf("signal: %s\nauthctl stderr:\n%s", fmt.Sprintf(format, a...), p.stderr())
+	}
+	exited := make(chan struct{})
+	go func() { p.wait(); close(exited) }()
+
+	deadline := time.Now().Add(signalWait)
+	for count() == before {
+		select {
+		case <-exited:
+			fail("authctl exited before the provider saw its %s request", args[0])
+		default:
+		}
+		if time.Now().After(deadline) {
+			fail("the provider saw no %s request within %s", args[0], signalWait)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, step := range strings.Split(args[1], ",") {
+		switch sig, isSignal := scriptSignals[step]; {
+		case isSignal:
+			ts.Check(p.cmd.Process.Signal(sig))
+		case step == "finishing":
+			if _, err := p.waitLine(finishingRe); err != nil {
+				fail("%v", err)
+			}
+		case step == "release":
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			ts.Check(idp.Release(ctx))
+			cancel()
+		case step == "closestderr":
+			ts.Check(p.errPipe.Close())
+		default:
+			fail("unknown step %q", step)
+		}
+	}
+	select {
+	case <-exited:
+	case <-time.After(signalWait):
+		fail("still running %s after the last step", signalWait)
+	}
+	fmt.Fprint(ts.Stdout(), p.stdout())
+	fmt.Fprint(ts.Stderr(), p.stderr())
+	fmt.Fprintf(ts.Stderr(), "signal: exit %d\n", p.wait())
+}
+
+// idpKnob handles the idp subcommands that make the provider misbehave
+// (see cmdIdP) and reports whether args named one.
+func idpKnob(ts *testscript.TestScript, idp *testidp.IdP, args []string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	switch args[0] {
+	case "slow-refresh", "slow-jwks":
+		if len(args) != 2 {
+			ts.Fatalf("usage: idp %s DURATION", args[0])
+		}
+		d, err := time.ParseDuration(args[1])
+		ts.Check(err)
+		if args[0] == "slow-refresh" {
+			ts.Check(idp.SlowRefresh(ctx, d))
+		} else {
+			ts.Check(idp.SlowJWKS(ctx, d))
+		}
+	case "release":
+		ts.Check(idp.Release(ctx))
+	case "tamper":
+		if len(args) != 2 {
+			ts.Fatalf("usage: idp tamper off|signature|subject")
+		}
+		ts.Check(idp.TamperIDToken(ctx, testidp.Tamper(args[1])))
+	default:
+		return false
+	}
+	return true
+}
