@@ -85,7 +85,6 @@ func sameSet(a, b []string) bool {
 	return slices.Equal(slices.Compact(a), slices.Compact(b))
 }
 
-
 // IDTokenRejection records an ID token returned by a refresh that failed
 // verification or named another subject than the login's (OIDC Core 12.2).
 type IDTokenRejection struct {
