@@ -29,6 +29,7 @@ import (
 	"github.com/authctl/authctl/internal/testidp"
 	"github.com/authctl/authctl/internal/testproxy"
 	"github.com/authctl/authctl/keychain"
+	"github.com/authctl/authctl/provider"
 	"github.com/authctl/authctl/token"
 )
 
@@ -242,7 +243,7 @@ func cmdIdP(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	case "revoke-refresh":
 		c := loadCred(ts, ts.Getenv("AUTHCTL_PROFILE"))
-		ts.Check(token.Revoke(ctx, nil, st.idp.RevocationURL(), token.Client{ID: c.ClientID}, c.RefreshToken, "refresh_token"))
+		ts.Check(token.Revoke(ctx, nil, st.idp.RevocationURL(), provider.Client{ID: c.ClientID}, c.RefreshToken, "refresh_token"))
 	default:
 		if !idpKnob(ts, st.idp, args) {
 			ts.Fatalf("unknown idp command %q", args[0])

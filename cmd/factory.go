@@ -269,19 +269,13 @@ func (f *Factory) build(ps paths, cf *configfile.File, name, from string, r *res
 		return p.Resolver.Resolve(ctx, p.Name, p.Issuer, p.explicitEndpoints())
 	})
 	p.Source = &token.Source{
-		Store:      p.Store,
-		Account:    p.Name,
-		Issuer:     p.Issuer,
-		ClientID:   p.ClientID,
-		Scopes:     p.Scopes,
-		AuthParams: p.AuthParams,
-		Endpoint: func(ctx context.Context) (oauth2.Endpoint, error) {
-			m, err := p.Metadata(ctx)
-			if err != nil {
-				return oauth2.Endpoint{}, err
-			}
-			return endpointOf(m), nil
-		},
+		Store:         p.Store,
+		Account:       p.Name,
+		Issuer:        p.Issuer,
+		ClientID:      p.ClientID,
+		Scopes:        p.Scopes,
+		AuthParams:    p.AuthParams,
+		Provider:      p.Metadata,
 		HTTPClient:    p.HTTPClient,
 		Lock:          token.FileLocker{Dir: filepath.Join(ps.State, "locks")},
 		VerifyIDToken: p.verifyIDToken,
@@ -397,20 +391,15 @@ func orDefault(s, d string) string {
 	return s
 }
 
-// endpointOf turns provider metadata into x/oauth2's endpoint. The
-// client ID, and a client secret when there is one, go in the form body
-// unless the provider takes client secrets only in a Basic header; a
-// caller without a client secret always uses the form body.
-func endpointOf(m *provider.Metadata) oauth2.Endpoint {
-	style := oauth2.AuthStyleInParams
-	if m.SecretInHeader() {
-		style = oauth2.AuthStyleInHeader
-	}
+// endpointOf turns provider metadata into x/oauth2's endpoint for a client
+// with the given secret (empty: a public client), its credentials placed
+// by provider.ClientFor.
+func endpointOf(m *provider.Metadata, clientID, secret string) oauth2.Endpoint {
 	return oauth2.Endpoint{
 		AuthURL:       m.AuthorizationEndpoint,
 		TokenURL:      m.TokenEndpoint,
 		DeviceAuthURL: m.DeviceAuthorizationEndpoint,
-		AuthStyle:     style,
+		AuthStyle:     provider.ClientFor(m, clientID, secret).AuthStyle(),
 	}
 }
 

@@ -271,10 +271,7 @@ func signIn(ctx context.Context, opts *LoginOptions, m *provider.Metadata, secre
 // flowOptions are the login package's options for this login.
 func flowOptions(opts *LoginOptions, m *provider.Metadata, secret string) login.Options {
 	p := opts.Profile
-	ep := endpointOf(m)
-	if secret == "" {
-		ep.AuthStyle = oauth2.AuthStyleInParams
-	}
+	ep := endpointOf(m, p.ClientID, secret)
 	return login.Options{
 		OAuth2: oauth2.Config{
 			ClientID:     p.ClientID,

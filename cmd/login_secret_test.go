@@ -3,9 +3,6 @@ package cmd
 import (
 	"testing"
 
-	"golang.org/x/oauth2"
-
-	"github.com/authctl/authctl/provider"
 	"github.com/authctl/authctl/token"
 )
 
@@ -39,26 +36,5 @@ func TestLoginClientSecretSource(t *testing.T) {
 				t.Errorf("clientSecret = %q, want %q", got, tt.want)
 			}
 		})
-	}
-}
-
-// TestClientSecretStyle: a client secret goes in the form body for
-// hand-set endpoints (GitHub) and where discovery lists client_secret_post,
-// in a Basic header where it lists only basic or nothing (the default).
-func TestClientSecretStyle(t *testing.T) {
-	explicit := (&Profile{Settings: Settings{TokenURL: "https://github.com/login/oauth/access_token"}}).explicitEndpoints()
-	for _, tt := range []struct {
-		name string
-		m    provider.Metadata
-		want oauth2.AuthStyle
-	}{
-		{"hand-set endpoints", explicit, oauth2.AuthStyleInParams},
-		{"post listed", provider.Metadata{TokenEndpointAuthMethods: []string{"client_secret_basic", "client_secret_post"}}, oauth2.AuthStyleInParams},
-		{"only basic listed", provider.Metadata{TokenEndpointAuthMethods: []string{"client_secret_basic"}}, oauth2.AuthStyleInHeader},
-		{"nothing listed", provider.Metadata{}, oauth2.AuthStyleInHeader},
-	} {
-		if got := endpointOf(&tt.m).AuthStyle; got != tt.want {
-			t.Errorf("%s: auth style %v, want %v", tt.name, got, tt.want)
-		}
 	}
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/url"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -38,13 +36,14 @@ func Device(ctx context.Context, o Options) (*Result, error) {
 	// endpoint too (RFC 8628 §3.1), the way it does at the token endpoint;
 	// x/oauth2 sends only client_id there.
 	actx, opts := hctx, o.requestOptions()
-	if secret := o.OAuth2.ClientSecret; secret != "" {
-		if o.OAuth2.Endpoint.AuthStyle == oauth2.AuthStyleInHeader {
-			client, _ := tokenendpoint.Client(withBasicAuth(o.HTTPClient, o.OAuth2.ClientID, secret), o.Log)
-			actx = context.WithValue(ctx, oauth2.HTTPClient, client)
-		} else {
-			opts = append(opts, oauth2.SetAuthURLParam("client_secret", secret))
-		}
+	switch as := o.client(); {
+	case as.Basic:
+		c := *o.HTTPClient
+		c.Transport = as.Transport(c.Transport)
+		client, _ := tokenendpoint.Client(&c, o.Log)
+		actx = context.WithValue(ctx, oauth2.HTTPClient, client)
+	case as.Secret != "":
+		opts = append(opts, oauth2.SetAuthURLParam("client_secret", as.Secret))
 	}
 	da, err := o.OAuth2.DeviceAuth(actx, opts...)
 	if err != nil {
@@ -121,27 +120,4 @@ func checkVerificationURI(uris ...string) error {
 		}
 	}
 	return nil
-}
-
-// withBasicAuth returns a copy of c that sends id and secret as HTTP Basic
-// credentials, form-encoded first as RFC 6749 §2.3.1 says.
-func withBasicAuth(c *http.Client, id, secret string) *http.Client {
-	cc := *c
-	base := c.Transport
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	cc.Transport = basicAuth{base: base, id: url.QueryEscape(id), secret: url.QueryEscape(secret)}
-	return &cc
-}
-
-type basicAuth struct {
-	base       http.RoundTripper
-	id, secret string
-}
-
-func (b basicAuth) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.SetBasicAuth(b.id, b.secret)
-	return b.base.RoundTrip(r)
 }

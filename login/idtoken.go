@@ -90,7 +90,7 @@ func checkTenantIssuer(template string, idt *oidc.IDToken) error {
 	if want == "" {
 		return fmt.Errorf("the issuer %s is multi-tenant but the token has no usable tid claim", template)
 	}
-	if strings.TrimSuffix(idt.Issuer, "/") != strings.TrimSuffix(want, "/") {
+	if !provider.IssuerMatches(want, idt.Issuer) {
 		return fmt.Errorf("id token issued by %s, not %s (the issuer of its tenant %s)", idt.Issuer, want, c.TenantID)
 	}
 	return nil

@@ -300,6 +300,12 @@ var reservedParams = []string{
 	"code_challenge", "code_challenge_method", "prompt", "max_age", "acr_values",
 }
 
+// client is how the OAuth client authenticates, as OAuth2 says: its ID,
+// its secret, and whether the secret goes in a Basic header.
+func (o Options) client() provider.Client {
+	return provider.Client{ID: o.OAuth2.ClientID, Secret: o.OAuth2.ClientSecret, Basic: o.OAuth2.ClientSecret != "" && o.OAuth2.Endpoint.AuthStyle == oauth2.AuthStyleInHeader}
+}
+
 // httpContext returns ctx carrying the HTTP client for x/oauth2, whose
 // answers from the token and device endpoints go through
 // tokenendpoint.Transport.

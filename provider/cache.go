@@ -8,8 +8,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
+
+	"github.com/authctl/authctl/internal/atomicfile"
 )
 
 // DefaultCacheTTL is how long a cached discovery document is trusted.
@@ -64,7 +65,7 @@ func (c Cache) Load(profile, issuer string) (*Metadata, bool) {
 	if ttl == 0 {
 		ttl = DefaultCacheTTL
 	}
-	if strings.TrimSuffix(e.Issuer, "/") != strings.TrimSuffix(issuer, "/") {
+	if !IssuerMatches(issuer, e.Issuer) {
 		return nil, false
 	}
 	age := c.now().Sub(e.Fetched)
@@ -91,19 +92,7 @@ func (c Cache) Save(profile, issuer string, m *Metadata) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(c.Dir, ".discovery-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), c.path(profile))
+	return atomicfile.Write(c.path(profile), b, 0o600)
 }
 
 // Delete forgets the cached document of profile.

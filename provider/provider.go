@@ -98,7 +98,10 @@ const TenantPlaceholder = "{tenantid}"
 // IssuerMatches reports whether issuer is the issuer named by want,
 // ignoring a trailing slash. When want is a multi-tenant template, its
 // TenantPlaceholder segment matches any one path segment of issuer and the
-// rest must be equal.
+// rest must be equal. It is authctl's one way of comparing issuers: a
+// discovery document's with the one asked for, a cache entry's, a stored
+// credential's with its profile's, an authorization response's iss
+// (RFC 9207) and an ID token's iss with the provider's.
 func IssuerMatches(want, issuer string) bool {
 	want, issuer = strings.TrimSuffix(want, "/"), strings.TrimSuffix(issuer, "/")
 	before, after, templated := strings.Cut(want, TenantPlaceholder)

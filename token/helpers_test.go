@@ -12,15 +12,14 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/authctl/authctl/keychain"
 	"github.com/authctl/authctl/keychain/keychaintest"
+	"github.com/authctl/authctl/provider"
 	"github.com/authctl/authctl/token"
 )
 
 // The profile every test uses. The issuer is only compared, never
-// contacted: the token endpoint comes from Source.Endpoint.
+// contacted: the token endpoint comes from Source.Provider.
 const (
 	account  = "default"
 	issuer   = "https://idp.example"
@@ -104,8 +103,8 @@ func source(store keychain.Store, p *idp) *token.Source {
 		Account:  account,
 		Issuer:   issuer,
 		ClientID: clientID,
-		Endpoint: func(context.Context) (oauth2.Endpoint, error) {
-			return oauth2.Endpoint{TokenURL: p.srv.URL + "/token"}, nil
+		Provider: func(context.Context) (*provider.Metadata, error) {
+			return &provider.Metadata{TokenEndpoint: p.srv.URL + "/token"}, nil
 		},
 		HTTPClient: p.srv.Client(),
 	}

@@ -9,46 +9,27 @@ import (
 	"net/url"
 	"strings"
 
-	"golang.org/x/oauth2"
-
 	"github.com/authctl/authctl/keychain"
 	"github.com/authctl/authctl/provider"
 )
 
-// Client is who asks for a revocation: the client ID, and the client
-// secret for a provider that issued one, sent in the form body
-// (client_secret_post) or, with Basic, as HTTP Basic credentials
-// (client_secret_basic).
-type Client struct {
-	ID     string
-	Secret string
-	Basic  bool
-}
-
 // Revoke asks the provider to revoke tok at endpoint (RFC 7009) as client.
 // hint is "refresh_token" or "access_token". A 200 means revoked or
 // already unknown, which RFC 7009 treats alike.
-func Revoke(ctx context.Context, client *http.Client, endpoint string, as Client, tok, hint string) error {
+func Revoke(ctx context.Context, client *http.Client, endpoint string, as provider.Client, tok, hint string) error {
 	if client == nil {
 		client = http.DefaultClient
 	}
 	form := url.Values{"token": {tok}, "token_type_hint": {hint}}
-	basic := as.Secret != "" && as.Basic
-	if !basic {
-		form.Set("client_id", as.ID)
-		if as.Secret != "" {
-			form.Set("client_secret", as.Secret)
-		}
-	}
+	h := http.Header{}
+	as.Authenticate(h, form)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
 		return fmt.Errorf("revoke: %w", err)
 	}
+	req.Header = h
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
-	if basic {
-		req.SetBasicAuth(url.QueryEscape(as.ID), url.QueryEscape(as.Secret))
-	}
 	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("revoke: %w", err)
@@ -88,7 +69,7 @@ func (s *Source) Logout(ctx context.Context, endpoint string) (RevokeResult, err
 		return RevokeResult{}, err
 	}
 	res := RevokeResult{Revoked: c != nil && endpoint != ""}
-	if c != nil && s.Issuer != "" && !sameIssuer(c.Issuer, s.Issuer) {
+	if c != nil && s.Issuer != "" && !provider.IssuerMatches(s.Issuer, c.Issuer) {
 		// Never show a token to a provider other than the one that issued it.
 		res = RevokeResult{Err: fmt.Errorf("the stored credential is for issuer %s, not %s; not revoked", c.Issuer, s.Issuer)}
 		endpoint = ""
@@ -113,16 +94,15 @@ func (s *Source) Logout(ctx context.Context, endpoint string) (RevokeResult, err
 }
 
 // revocationClient is how c's client authenticates at the revocation
-// endpoint: as at the token endpoint (RFC 7009 §2.1), so a client secret
-// goes in a Basic header when the token endpoint takes it there.
-func (s *Source) revocationClient(ctx context.Context, c *Credential) Client {
-	as := Client{ID: c.ClientID, Secret: c.ClientSecret}
-	if as.Secret != "" && s.Endpoint != nil {
-		if ep, err := s.Endpoint(ctx); err == nil && ep.AuthStyle == oauth2.AuthStyleInHeader {
-			as.Basic = true
+// endpoint: as at the token endpoint (RFC 7009 §2.1).
+func (s *Source) revocationClient(ctx context.Context, c *Credential) provider.Client {
+	m := &provider.Metadata{}
+	if s.Provider != nil {
+		if got, err := s.Provider(ctx); err == nil {
+			m = got
 		}
 	}
-	return as
+	return provider.ClientFor(m, c.ClientID, c.ClientSecret)
 }
 
 // loadAny reads the stored credential whatever issuer it names; nil when

@@ -8,9 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/authctl/authctl/keychain/keychaintest"
+	"github.com/authctl/authctl/provider"
 )
 
 func TestLogoutRevokesRefreshThenAccessThenDeletes(t *testing.T) {
@@ -148,15 +147,15 @@ func TestLogoutWithoutEndpointOrCredential(t *testing.T) {
 // there.
 func TestLogoutRevokesWithClientSecret(t *testing.T) {
 	for _, tt := range []struct {
-		name  string
-		style oauth2.AuthStyle
-		check func(r request) bool
-		want  string
+		name    string
+		methods []string // token_endpoint_auth_methods_supported
+		check   func(r request) bool
+		want    string
 	}{
-		{"form body", oauth2.AuthStyleInParams, func(r request) bool {
+		{"form body", []string{"client_secret_post"}, func(r request) bool {
 			return r.Form.Get("client_secret") == "s3cr:t" && r.Form.Get("client_id") == clientID && r.Auth == ""
 		}, "client_id and client_secret in the form only"},
-		{"Basic header", oauth2.AuthStyleInHeader, func(r request) bool {
+		{"Basic header", []string{"client_secret_basic"}, func(r request) bool {
 			return r.Auth == "Basic "+base64.StdEncoding.EncodeToString([]byte(clientID+":s3cr%3At")) && !r.Form.Has("client_secret")
 		}, "Basic " + clientID + ":s3cr%3At and no secret in the form"},
 	} {
@@ -167,8 +166,8 @@ func TestLogoutRevokesWithClientSecret(t *testing.T) {
 			c.ClientSecret = "s3cr:t"
 			put(t, store, c)
 			s := source(store, p)
-			s.Endpoint = func(context.Context) (oauth2.Endpoint, error) {
-				return oauth2.Endpoint{TokenURL: p.srv.URL + "/token", AuthStyle: tt.style}, nil
+			s.Provider = func(context.Context) (*provider.Metadata, error) {
+				return &provider.Metadata{TokenEndpoint: p.srv.URL + "/token", TokenEndpointAuthMethods: tt.methods}, nil
 			}
 			if _, err := s.Logout(context.Background(), p.srv.URL+"/revoke"); err != nil {
 				t.Fatal(err)

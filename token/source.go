@@ -34,9 +34,10 @@ type Source struct {
 	// minted for something else is treated as absent (see Minted).
 	Scopes     []string
 	AuthParams map[string]string
-	// Endpoint returns the provider's token endpoint. It is called only
-	// when a refresh is needed, so a cached token costs no lookup.
-	Endpoint func(ctx context.Context) (oauth2.Endpoint, error)
+	// Provider returns the provider's endpoints and the client
+	// authentication methods it takes. It is called only when a refresh or
+	// revocation is needed, so a cached token costs no lookup.
+	Provider func(ctx context.Context) (*provider.Metadata, error)
 	// HTTPClient makes the refresh request; nil means http.DefaultClient.
 	HTTPClient *http.Client
 	// Lock serializes refreshes across processes; nil means no
@@ -112,7 +113,7 @@ func (s *Source) Load(ctx context.Context) (*Credential, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read credential: %w", err)
 	}
-	if s.Issuer != "" && !sameIssuer(c.Issuer, s.Issuer) {
+	if s.Issuer != "" && !provider.IssuerMatches(s.Issuer, c.Issuer) {
 		return nil, loginRequired("the stored credential of profile %q is for issuer %s, not %s", s.Account, c.Issuer, s.Issuer)
 	}
 	if s.ClientID != "" && c.ClientID != s.ClientID {
@@ -124,16 +125,6 @@ func (s *Source) Load(ctx context.Context) (*Credential, error) {
 		}
 	}
 	return c, nil
-}
-
-func sameIssuer(a, b string) bool {
-	trim := func(s string) string {
-		for len(s) > 0 && s[len(s)-1] == '/' {
-			s = s[:len(s)-1]
-		}
-		return s
-	}
-	return trim(a) == trim(b)
 }
 
 // Save stores c for the profile, replacing what was there in one update.
@@ -303,20 +294,14 @@ func (s *Source) refreshLocked(f *flight, stale string, minTTL time.Duration) (*
 // given up before it is sent. The credential it returns carries the ID
 // token of the answer, if any, unchecked: see keep.
 func (s *Source) exchange(ctx context.Context, f *flight, c *Credential) (*Credential, error) {
-	if s.Endpoint == nil {
+	if s.Provider == nil {
 		return nil, errors.New("refresh: no token endpoint known")
 	}
-	ep, err := s.Endpoint(ctx)
+	m, err := s.Provider(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("refresh: %w", err)
 	}
-	// A public client sends client_id in the body; a client secret goes
-	// where the endpoint says. The zero value (auto-detect) would resend a
-	// rejected refresh token in the other style, which a rotating provider
-	// treats as reuse.
-	if c.ClientSecret == "" || ep.AuthStyle == oauth2.AuthStyleAutoDetect {
-		ep.AuthStyle = oauth2.AuthStyleInParams
-	}
+	ep := oauth2.Endpoint{TokenURL: m.TokenEndpoint, AuthStyle: provider.ClientFor(m, c.ClientID, c.ClientSecret).AuthStyle()}
 	conf := &oauth2.Config{ClientID: c.ClientID, ClientSecret: c.ClientSecret, Endpoint: ep}
 	client, answers := tokenendpoint.Client(s.HTTPClient, s.Log)
 	hctx := context.WithValue(ctx, oauth2.HTTPClient, client)

@@ -12,10 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/authctl/authctl/keychain"
 	"github.com/authctl/authctl/keychain/keychaintest"
+	"github.com/authctl/authctl/provider"
 	"github.com/authctl/authctl/token"
 )
 
@@ -481,9 +480,14 @@ func TestTokenInvalidGrantForTheReplacementToo(t *testing.T) {
 
 func TestTokenRefreshSendsClientSecret(t *testing.T) {
 	for _, tt := range []struct {
-		name  string
-		style oauth2.AuthStyle
-	}{{"in the body by default", oauth2.AuthStyleAutoDetect}, {"in the body", oauth2.AuthStyleInParams}, {"in a Basic header", oauth2.AuthStyleInHeader}} {
+		name    string
+		methods []string // token_endpoint_auth_methods_supported
+		basic   bool
+	}{
+		{"in the body when post is listed", []string{"client_secret_post", "client_secret_basic"}, false},
+		{"in a Basic header when only basic is listed", []string{"client_secret_basic"}, true},
+		{"in a Basic header when nothing is listed", nil, true},
+	} {
 		t.Run(tt.name, func(t *testing.T) {
 			p := newIdP(t, rotating)
 			store := keychaintest.New()
@@ -491,8 +495,8 @@ func TestTokenRefreshSendsClientSecret(t *testing.T) {
 			c.ClientSecret = "s3cr3t"
 			put(t, store, c)
 			s := source(store, p)
-			s.Endpoint = func(context.Context) (oauth2.Endpoint, error) {
-				return oauth2.Endpoint{TokenURL: p.srv.URL + "/token", AuthStyle: tt.style}, nil
+			s.Provider = func(context.Context) (*provider.Metadata, error) {
+				return &provider.Metadata{TokenEndpoint: p.srv.URL + "/token", TokenEndpointAuthMethods: tt.methods}, nil
 			}
 			if _, err := s.Token(context.Background(), 0); err != nil {
 				t.Fatal(err)
@@ -502,7 +506,7 @@ func TestTokenRefreshSendsClientSecret(t *testing.T) {
 				t.Fatalf("%d requests, want 1", len(reqs))
 			}
 			f, auth := reqs[0].Form, reqs[0].Auth
-			if tt.style == oauth2.AuthStyleInHeader {
+			if tt.basic {
 				if f.Has("client_secret") || !strings.HasPrefix(auth, "Basic ") {
 					t.Errorf("form %v, Authorization %q: want the secret in a Basic header only", f, auth)
 				}
@@ -522,8 +526,8 @@ func TestTokenPublicClientNeverUsesBasicHeader(t *testing.T) {
 	store := keychaintest.New()
 	put(t, store, cred("AT0", "RT0", time.Now().Add(-time.Minute)))
 	s := source(store, p)
-	s.Endpoint = func(context.Context) (oauth2.Endpoint, error) {
-		return oauth2.Endpoint{TokenURL: p.srv.URL + "/token", AuthStyle: oauth2.AuthStyleInHeader}, nil
+	s.Provider = func(context.Context) (*provider.Metadata, error) {
+		return &provider.Metadata{TokenEndpoint: p.srv.URL + "/token", TokenEndpointAuthMethods: []string{"client_secret_basic"}}, nil
 	}
 	if _, err := s.Token(context.Background(), 0); err != nil {
 		t.Fatal(err)
