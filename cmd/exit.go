@@ -50,12 +50,23 @@ type silentError struct{ code int }
 
 func (e *silentError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
+// exitError is an error with its own exit code, printed as usual
+// (authctl exec's 126 and 127, as a shell has them).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
 // exitCode maps an error to the process's exit code. interrupted tells
 // whether the user pressed Ctrl-C (or the process got SIGTERM).
 func exitCode(err error, interrupted bool) int {
 	var usage *usageError
 	var curlExit *curl.ExitError
 	var silent *silentError
+	var coded *exitError
 	switch {
 	case err == nil:
 		return exitOK
@@ -63,6 +74,8 @@ func exitCode(err error, interrupted bool) int {
 		return exitInterrupted
 	case errors.As(err, &silent):
 		return silent.code
+	case errors.As(err, &coded):
+		return coded.code
 	case errors.As(err, &curlExit):
 		return curlExit.Code
 	case errors.As(err, &usage):
