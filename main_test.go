@@ -26,6 +26,7 @@ import (
 	"github.com/authctl/authctl/internal/testapi"
 	"github.com/authctl/authctl/internal/testbrowser"
 	"github.com/authctl/authctl/internal/testidp"
+	"github.com/authctl/authctl/internal/testkube"
 	"github.com/authctl/authctl/keychain"
 	"github.com/authctl/authctl/token"
 )
@@ -36,6 +37,7 @@ func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"authctl":     func() { os.Exit(run()) },
 		"testbrowser": func() { os.Exit(testbrowser.Main(os.Args[1:], os.Stdout, os.Stderr)) },
+		"argcheck":    func() { os.Exit(argcheckMain(os.Args[1:])) },
 	})
 }
 
@@ -119,8 +121,9 @@ func setupScript(env *testscript.Env) error {
 
 // scriptState is what a script's custom commands share.
 type scriptState struct {
-	idp *testidp.IdP
-	api *testapi.API
+	idp  *testidp.IdP
+	api  *testapi.API
+	kube *testkube.Server
 }
 
 func state(ts *testscript.TestScript) *scriptState {
@@ -139,6 +142,9 @@ func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args 
 		"holdport": cmdHoldPort,
 		"waitfile": cmdWaitFile,
 		"expand":   cmdExpand,
+		"kube":     cmdKube,
+		"execsig":  cmdExecSig,
+		"envfile":  cmdEnvFile,
 
 		"bus":         cmdBus,
 		"keyring":     cmdKeyring,
