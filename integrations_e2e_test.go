@@ -195,10 +195,11 @@ func orDash(s string) string {
 //	kube count FIELD N            assert access, id, unauthorized, leaks or tokens
 //	kube poll SOCKET LOG RUNS     GET /hello through kubectl proxy's unix socket, one request
 //	                              after another, until the plugin log LOG ($ARGCHECK_LOG) has
-//	                              RUNS lines (3 minutes at most); then assert that every run
-//	                              but the first began after the expirationTimestamp of the
-//	                              run before it, and that kubectl served requests from its
-//	                              cache in between; prints "kube: N requests, M runs"
+//	                              at least RUNS lines and there were more requests than runs
+//	                              (kubectl served some from its cache; 3 minutes at most);
+//	                              then assert that every run but the first began after the
+//	                              expirationTimestamp of the run before it; prints
+//	                              "kube: N requests, M runs"
 func cmdKube(ts *testscript.TestScript, neg bool, args []string) {
 	st := state(ts)
 	if len(args) == 0 {
@@ -253,9 +254,12 @@ func kubePoll(ts *testscript.TestScript, socket, log string, runs int) {
 	}}
 	deadline := time.Now().Add(3 * time.Minute)
 	requests := 0
-	for len(pluginRuns(ts, log)) < runs {
+	// Until kubectl has run the plugin RUNS times and served a request
+	// from its cache: a first run can hand out a token close to its
+	// expirationTimestamp, the later ones (refreshed) cannot.
+	for n := 0; n < runs || requests <= n; n = len(pluginRuns(ts, log)) {
 		if time.Now().After(deadline) {
-			ts.Fatalf("after %d requests in 3 minutes, kubectl ran authctl %d times; want %d", requests, len(pluginRuns(ts, log)), runs)
+			ts.Fatalf("after %d requests in 3 minutes, kubectl ran authctl %d times; want %d, and fewer than the requests", requests, n, runs)
 		}
 		resp, err := client.Get("http://localhost/hello") // kubectl proxy accepts only local host names
 		if err != nil {
@@ -281,9 +285,6 @@ func kubePoll(ts *testscript.TestScript, socket, log string, runs int) {
 		if got[i].start.Before(got[i-1].expiry) {
 			ts.Fatalf("kubectl ran authctl again at %s, before the credential of %s expired at %s", got[i].start, got[i-1].start, got[i-1].expiry)
 		}
-	}
-	if requests <= len(got) {
-		ts.Fatalf("%d requests made %d plugin runs: kubectl did not cache the credential", requests, len(got))
 	}
 	fmt.Fprintf(ts.Stdout(), "kube: %d requests, %d runs\n", requests, len(got))
 }
