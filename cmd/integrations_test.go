@@ -19,6 +19,19 @@ import (
 	"github.com/authctl/authctl/token"
 )
 
+// wantUsageError fails t unless err is a usage error containing want,
+// or nil when want is empty; it reports whether the command went on.
+func wantUsageError(t *testing.T, err error, want string) bool {
+	t.Helper()
+	switch {
+	case want == "" && err != nil:
+		t.Fatal(err)
+	case want != "" && (err == nil || !strings.Contains(err.Error(), want) || exitCode(err, false) != exitUsage):
+		t.Fatalf("err = %v, want a usage error containing %q", err, want)
+	}
+	return want == ""
+}
+
 const execInfoV1Interactive = `{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":true}}`
 
 func TestExecCredentialFlagsToOptions(t *testing.T) {
@@ -44,14 +57,8 @@ func TestExecCredentialFlagsToOptions(t *testing.T) {
 			b := newBench(t, oneProfile)
 			b.env[execInfoEnv] = tt.execInfo
 			o, err := capture(t, b, tt.args, NewCmdTokenPrint)
-			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) || exitCode(err, false) != exitUsage {
-					t.Fatalf("err = %v, want a usage error containing %q", err, tt.err)
-				}
+			if !wantUsageError(t, err, tt.err) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if (o.Exec == nil) != (tt.want == nil) || o.Exec != nil && *o.Exec != *tt.want || o.Login != tt.login || o.SignIn == nil {
 				t.Errorf("exec %+v, login %v; want %+v, %v", o.Exec, o.Login, tt.want, tt.login)
@@ -337,14 +344,8 @@ func TestExecFlagsToOptions(t *testing.T) {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			b := newBench(t, oneProfile)
 			o, err := capture(t, b, tt.args, NewCmdExec)
-			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) || exitCode(err, false) != exitUsage {
-					t.Fatalf("err = %v, want a usage error containing %q", err, tt.err)
-				}
+			if !wantUsageError(t, err, tt.err) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if !slices.Equal(o.Env, tt.env) || o.IDTokenEnv != tt.idEnv || o.MinTTL != tt.minTTL || !slices.Equal(o.Command, tt.command) || o.Profile.Name != tt.profile || o.SentToChild == nil {
 				t.Errorf("options %+v (profile %q)", o, o.Profile.Name)
