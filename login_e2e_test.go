@@ -52,6 +52,8 @@ func scriptCondition(cond string) (bool, error) {
 		}
 		_ = ln.Close()
 		return true, nil
+	case "kubectl", "git", "script":
+		return integrationCondition(cond)
 	}
 	return false, fmt.Errorf("unknown condition %q", cond)
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/authctl/authctl/internal/testapi"
 	"github.com/authctl/authctl/internal/testbrowser"
 	"github.com/authctl/authctl/internal/testidp"
+	"github.com/authctl/authctl/internal/testkube"
 	"github.com/authctl/authctl/internal/testproxy"
 	"github.com/authctl/authctl/keychain"
 	"github.com/authctl/authctl/provider"
@@ -39,6 +40,7 @@ func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"authctl":     func() { os.Exit(run(scriptKeychain())) },
 		"testbrowser": func() { os.Exit(testbrowser.Main(os.Args[1:], os.Stdout, os.Stderr)) },
+		"argcheck":    func() { os.Exit(argcheckMain(os.Args[1:])) },
 	})
 }
 
@@ -110,6 +112,7 @@ type scriptState struct {
 	api   *testapi.API
 	rogue *rogueidp.IdP
 	proxy *testproxy.Proxy
+	kube  *testkube.Server
 }
 
 func state(ts *testscript.TestScript) *scriptState {
@@ -135,6 +138,9 @@ func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args 
 		"rehost":   cmdRehost,
 		"jsonset":  cmdJSONSet,
 		"rss":      cmdRSS,
+		"kube":     cmdKube,
+		"execsig":  cmdExecSig,
+		"envfile":  cmdEnvFile,
 
 		"bus":         cmdBus,
 		"keyring":     cmdKeyring,

@@ -102,16 +102,12 @@ func capture[O any](t *testing.T, b *bench, args []string, build func(f *Factory
 	f := b.factory()
 	root := NewCmdRoot(f)
 	c := build(f, func(_ context.Context, o *O) error { got = o; return nil })
-	parent := root
-	if isProfileSub(c.Name()) {
-		parent = findCmd(root, "profile")
+	parent, path := root, []string{c.Name()}
+	if p := parentName(c.Name()); p != "" {
+		parent, path = findCmd(root, p), []string{p, c.Name()}
 	}
 	parent.RemoveCommand(findCmd(parent, c.Name()))
 	parent.AddCommand(c)
-	path := []string{c.Name()}
-	if parent != root {
-		path = []string{"profile", c.Name()}
-	}
 	root.SetArgs(append(path, args...))
 	root.SetOut(&b.out)
 	root.SetErr(&b.err)
@@ -119,7 +115,16 @@ func capture[O any](t *testing.T, b *bench, args []string, build func(f *Factory
 	return got, err
 }
 
-func isProfileSub(name string) bool { return name == "list" || name == "use" || name == "remove" }
+// parentName is the command a subcommand belongs to ("" for the root).
+func parentName(name string) string {
+	switch name {
+	case "list", "use", "remove":
+		return "profile"
+	case "kubectl":
+		return "setup"
+	}
+	return ""
+}
 
 const oneProfile = "profiles:\n  work:\n    issuer: https://idp.example\n    client_id: cli\n    scopes: [openid, email]\n  other:\n    issuer: https://other.example\n"
 

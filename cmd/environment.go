@@ -8,7 +8,8 @@ import (
 // Environment returns the name of every environment variable authctl
 // reads: the settings' AUTHCTL_* variables, AUTHCTL_PROFILE,
 // AUTHCTL_CONFIG, AUTHCTL_CLIENT_SECRET, and those of the system it runs
-// on (browser, display, directories, D-Bus). A wrapper that runs authctl
+// on (browser, display, directories, D-Bus), and what kubectl tells its
+// credential plugins ($KUBERNETES_EXEC_INFO). A wrapper that runs authctl
 // in a cleaned environment passes these along.
 func Environment() []string {
 	names := []string{"AUTHCTL_PROFILE", "AUTHCTL_CONFIG", clientSecretEnv}
@@ -21,7 +22,7 @@ func Environment() []string {
 		"BROWSER", "DISPLAY", "WAYLAND_DISPLAY", "SSH_CONNECTION", "SSH_TTY",
 		"HOME", "USERPROFILE", "AppData", "LocalAppData",
 		"XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME",
-		"DBUS_SESSION_BUS_ADDRESS")
+		"DBUS_SESSION_BUS_ADDRESS", execInfoEnv)
 }
 
 // SecretEnvironment returns the variables among Environment that hold

@@ -52,6 +52,16 @@ type silentError struct{ code int }
 
 func (e *silentError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
+// exitError is an error with its own exit code, printed as usual
+// (authctl exec's 126 and 127, as a shell has them).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
 // exitCode maps an error to the process's exit code. interrupted tells
 // whether the user pressed Ctrl-C (or the process got SIGTERM).
 func exitCode(err error, interrupted bool) int {
@@ -59,6 +69,7 @@ func exitCode(err error, interrupted bool) int {
 	var curlExit *curl.ExitError
 	var silent *silentError
 	var settings *provider.SettingsError
+	var coded *exitError
 	switch {
 	case err == nil:
 		return exitOK
@@ -66,6 +77,8 @@ func exitCode(err error, interrupted bool) int {
 		return exitInterrupted
 	case errors.As(err, &silent):
 		return silent.code
+	case errors.As(err, &coded):
+		return coded.code
 	case errors.As(err, &curlExit):
 		return curlExit.Code
 	case errors.As(err, &usage), errors.As(err, &settings):

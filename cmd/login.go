@@ -87,6 +87,14 @@ logins to the same issuer and client need not set it again.`,
 	return c
 }
 
+// loginOptions are the options of a login of profile p started by
+// another command (kubectl's exec plugin logging in on demand).
+func (f *Factory) loginOptions(p *Profile) *LoginOptions {
+	opts := &LoginOptions{IO: f.IO(), Profile: p, Now: f.Now, Log: f.Log, Getenv: f.deps.Getenv, CanPrompt: f.canPrompt()}
+	opts.Open, opts.NoBrowserReason = f.opener()
+	return opts
+}
+
 // addSettingFlags adds a flag for every profile setting that has one.
 func addSettingFlags(c *cobra.Command) {
 	f := c.Flags()

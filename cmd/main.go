@@ -89,7 +89,8 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 		Short: "Sign in to an OAuth 2.0 / OpenID Connect provider and use the tokens from scripts",
 		Long: `authctl signs you in to an OAuth 2.0 / OpenID Connect provider in your browser,
 keeps the refresh token in the OS keychain, and hands fresh access tokens to
-scripts: authctl token print, authctl curl URL.
+scripts and tools: authctl token print, authctl curl URL, authctl exec -- CMD,
+kubectl (authctl setup kubectl) and git (authctl git-credential).
 
 Exit codes: 0 ok, 1 failure, 2 usage or config error, 4 login required,
 22 curl --fail got a status of 400 or more, 130 interrupted
@@ -118,6 +119,9 @@ Exit codes: 0 ok, 1 failure, 2 usage or config error, 4 login required,
 		NewCmdLogout(f, nil),
 		NewCmdStatus(f, nil),
 		NewCmdWhoami(f, nil),
+		NewCmdExec(f, nil),
+		NewCmdGitCredential(f, nil),
+		NewCmdSetup(f),
 		NewCmdProfile(f),
 		NewCmdVersion(f, nil),
 	)

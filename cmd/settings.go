@@ -46,6 +46,8 @@ var settings = []setting{
 	{Key: "consent_prompt", Flag: "consent-prompt", Env: "AUTHCTL_CONSENT_PROMPT", Default: true, Usage: "with offline_access, send prompt=consent as OIDC Core asks; false where the provider issues refresh tokens without it (Entra ID)"},
 	{Key: "auth_params", Flag: "auth-param", Env: "AUTHCTL_AUTH_PARAMS", Default: map[string]string{}, Usage: "extra authorization request parameters, key=value (repeatable), e.g. audience=https://api.example.com"},
 	{Key: "base_url", Flag: "base-url", Env: "AUTHCTL_BASE_URL", Usage: "base URL that authctl curl puts before a URL starting with /"},
+	{Key: "login_on_demand", Flag: "login-on-demand", Env: "AUTHCTL_LOGIN_ON_DEMAND", Default: false, Usage: "let kubectl's exec plugin (token print --format exec-credential) run this login when it is interactive and no credential works"},
+	{Key: "git_username", Flag: "git-username", Env: "AUTHCTL_GIT_USERNAME", Default: "oauth2", Usage: "user name authctl git-credential gives git with the token as password"},
 	{Key: "insecure_storage", Flag: "insecure-storage", Env: "AUTHCTL_INSECURE_STORAGE", Default: false, Usage: "store the credential in a 0600 file instead of the keychain"},
 	{Key: "keychain_timeout", Env: "AUTHCTL_KEYCHAIN_TIMEOUT", Default: 5 * time.Second, Usage: "time limit of each keychain call"},
 }
@@ -71,6 +73,8 @@ type Settings struct {
 	ConsentPrompt   bool
 	AuthParams      map[string]string
 	BaseURL         string
+	LoginOnDemand   bool
+	GitUsername     string
 	InsecureStorage bool
 	KeychainTimeout time.Duration
 }
@@ -234,6 +238,13 @@ func (s *Settings) set(key string, raw any) error {
 		s.AuthParams, err = toParams(raw)
 	case "base_url":
 		str(&s.BaseURL)
+	case "login_on_demand":
+		boolean(&s.LoginOnDemand)
+	case "git_username":
+		str(&s.GitUsername)
+		if err == nil && (s.GitUsername == "" || strings.ContainsAny(s.GitUsername, "\x00\r\n")) {
+			err = fmt.Errorf("git user name %q must be one line, not empty", s.GitUsername)
+		}
 	case "insecure_storage":
 		boolean(&s.InsecureStorage)
 	case "keychain_timeout":

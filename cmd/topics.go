@@ -25,6 +25,10 @@ func addHelpTopics(root *cobra.Command) {
        curl's 6 (cannot resolve), 7 (cannot connect) and 28 (timeout) too
   130  interrupted (Ctrl-C)
 
+authctl exec exits with its command's status instead: 128+N when a signal N
+ended the command, 127 when the command is not found, 126 when it cannot be
+run (as a shell does); 1, 2 and 4 when authctl failed before starting it.
+
 A transient failure (provider down, 5xx, timeout, keychain locked) never
 deletes a credential. Errors go to stderr as one line "authctl: ...",
 with the next step to take where there is one.`,
@@ -66,11 +70,19 @@ func environmentPage() string {
 		[2]string{"BROWSER", "browser command for login; the URL is added as its last argument"},
 		[2]string{"XDG_CONFIG_HOME, XDG_STATE_HOME, XDG_CACHE_HOME", "where the config, lock files and caches live (Linux)"},
 		[2]string{"DBUS_SESSION_BUS_ADDRESS", "the D-Bus session bus of the Secret Service (Linux)"},
+		[2]string{"KUBERNETES_EXEC_INFO", "set by kubectl for token print --format exec-credential: the ExecCredential apiVersion it wants, and whether it is interactive"},
 	)
 	return `Environment variables (a flag wins over its variable, the variable over the
 config file; an AUTHCTL_ variable not listed here is an error):
 
-` + table(29, rows)
+` + table(29, rows) + `
+Set by authctl exec for the command it runs (and accepted when that command
+runs authctl again):
+
+` + table(29, [][2]string{
+		{"AUTHCTL_ACCESS_TOKEN", "the access token (the default of --env)"},
+		{"AUTHCTL_ID_TOKEN", "the ID token, with --id-token-env AUTHCTL_ID_TOKEN"},
+	})
 }
 
 // table lays out rows of (term, description) in two columns, the

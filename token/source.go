@@ -185,6 +185,33 @@ func (s *Source) Refresh(ctx context.Context, stale string) (*Credential, error)
 	return s.refresh(ctx, stale, DefaultMinTTL)
 }
 
+// Invalidate forgets the stored access token when it is still stale, the
+// one a server refused, so that the next Token refreshes even though the
+// token looked valid. The refresh token and the rest of the credential
+// stay. It reports whether it forgot anything: a stale token that is no
+// longer the stored one (another process refreshed meanwhile) is left
+// alone. Nothing is stored for the profile: a login-required error.
+func (s *Source) Invalidate(ctx context.Context, stale string) (bool, error) {
+	if stale == "" {
+		return false, nil
+	}
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
+	c, err := s.Load(ctx)
+	if err != nil || c.AccessToken != stale {
+		return false, err
+	}
+	c.AccessToken, c.Expiry = "", time.Time{}
+	if err := s.Save(ctx, c); err != nil {
+		return false, err
+	}
+	s.logf("forgot the access token a server refused; the next use refreshes")
+	return true, nil
+}
+
 // refresh makes at most one refresh request for all callers in this
 // process that ask while one is under way, and, under the cross-process
 // lock, none at all if another process has already replaced stale.

@@ -1,0 +1,17 @@
+//go:build !unix
+
+package main
+
+import (
+	"errors"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// argcheckWait needs Unix signals.
+func argcheckWait([]string) error { return errors.New("argcheck wait needs Unix signals") }
+
+// cmdExecSig needs Unix signals.
+func cmdExecSig(ts *testscript.TestScript, _ bool, _ []string) {
+	ts.Fatalf("execsig needs Unix signals")
+}
