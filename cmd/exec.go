@@ -62,7 +62,7 @@ directly and are not sent twice). authctl exits with CMD's status, 128+N
 when CMD died of signal N, 127 when CMD is not found and 126 when it cannot
 be run; the client secret ($AUTHCTL_CLIENT_SECRET) is not passed on.`,
 		Example: `  authctl exec -- sh -c \
-    'curl -H "Authorization: Bearer $AUTHCTL_ACCESS_TOKEN" https://api.example.com/'
+    'curl -H "Authorization: Bearer $AUTHCTL_ACCESS_TOKEN" https://api.example/'
   authctl -p work exec --env GITHUB_TOKEN -- gh repo list
   authctl exec --id-token-env ID_TOKEN --min-ttl 30m -- ./deploy.sh`,
 		Args: func(_ *cobra.Command, args []string) error {

@@ -52,7 +52,7 @@ func NewCmdSetupKubectl(f *Factory, runF func(context.Context, *SetupKubectlOpti
 	opts := &SetupKubectlOptions{IO: f.IO()}
 	c := &cobra.Command{
 		Use:   "kubectl",
-		Short: "Print (or --apply) the kubectl command that makes authctl its plugin",
+		Short: "Print (or --apply) the kubectl command that sets authctl up",
 		Long: `Print the kubectl config set-credentials command that makes authctl the exec
 credential plugin of a kubeconfig user, for the current profile (pinned with
 --profile, so a later change of the default profile does not change the
