@@ -23,9 +23,12 @@ process list, in -v output, or on a redirect to another host.
 Supported curl flags: -X/--request, -H/--header, -d/--data, --data-raw,
 --data-binary (@file, @-), --json, -i/--include, -I/--head, -s/--silent,
 -S/--show-error, -o/--output, -f/--fail, -L/--location, -v/--verbose,
---max-time, -w/--write-out, -A/--user-agent. --allow-http-bearer sends the
-token over plain http to a non-loopback host. For anything else:
-  curl -H "$(authctl token print --format header)" ...`,
+--max-time, -w/--write-out, -A/--user-agent. -H 'Authorization: ...' sends
+your own credential instead of the token, and -H 'Authorization:' sends none,
+as in curl. --allow-http-bearer sends the token over plain http to a
+non-loopback host. For anything else use curl itself, with the header read
+from a file so that the token stays out of its arguments:
+  curl -H @<(authctl token print --format header) ...`,
 		Example: `  authctl curl https://api.example.com/v1/items
   authctl curl -sSf -X POST -H 'Content-Type: application/json' -d @item.json https://api.example.com/v1/items
   authctl -p work curl /v1/items     # with base_url set in the profile`,

@@ -40,7 +40,7 @@ func (a *app) newTokenPrint() *cobra.Command {
 A token that expires within 30s (or --min-ttl) is refreshed first. Never
 opens a browser and never prompts: without a usable credential it exits 4.
 Any number of parallel runs make one refresh request between them.`,
-		Example: `  curl -H "$(authctl token print --format header)" https://api.example.com/v1/items
+		Example: `  curl -H @<(authctl token print --format header) https://api.example.com/v1/items   # not in curl's arguments
   TOKEN=$(authctl token print -p work --min-ttl 5m)`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return a.runTokenPrint(c, o) },
