@@ -64,7 +64,9 @@ config file):
               belongs to, and the client secret if login was given one. Credentials too large for one keychain item are split
               over several, and replaced atomically.
               With --insecure-storage (saved with the profile): a 0600 file under
-              $XDG_STATE_HOME/authctl/credentials/, with a warning at every use.
+              $XDG_STATE_HOME/authctl/credentials/, with a warning at every use;
+              a file or directory other users may read or write is refused
+              until chmod 600 (file) or chmod 700 (directory) fixes it.
   settings    the config file, never secrets: $AUTHCTL_CONFIG, else
               $XDG_CONFIG_HOME/authctl/config.yaml, else ~/.config/authctl/config.yaml
               (%AppData%\authctl\config.yaml on Windows).
