@@ -42,17 +42,16 @@ func (c checker) issuerIs(iss string) bool {
 	return iss == c.issuer
 }
 
-// ownState reports whether q carries this login's state. Only such a
-// response may end the login: any local process can reach the listener,
-// but only the browser the provider redirected knows the state.
-func (c checker) ownState(q url.Values) bool {
-	return subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(c.state)) == 1
-}
-
-// check returns the code of a response that carries this login's state, or
-// the error that ends the login. It checks, in order: iss (RFC 9207, before
-// any code is used), the provider's error, the code.
+// check returns the code of a valid authorization response, or why it is
+// not one. It checks, in order: state (errForeignState: not this login's
+// response, which must not end the login, since any local process can
+// reach the listener but only the redirected browser knows the state),
+// then iss (RFC 9207, before any code is used), the provider's error, the
+// code; those errors end the login.
 func (c checker) check(q url.Values) (string, error) {
+	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(c.state)) != 1 {
+		return "", errForeignState
+	}
 	if iss, ok := q["iss"]; ok {
 		if len(iss) != 1 || !c.issuerIs(iss[0]) {
 			return "", fmt.Errorf("%w: expected %q, got %q", ErrIssuerMismatch, c.issuer, q.Get("iss"))
@@ -118,13 +117,13 @@ func (c *catcher) claim() bool {
 // error matching errForeignState or errHandled means nothing was
 // delivered and the login goes on.
 func (c *catcher) offer(q url.Values, reply chan error) error {
-	if !c.check.ownState(q) {
-		return errForeignState
+	code, err := c.check.check(q)
+	if errors.Is(err, errForeignState) {
+		return err
 	}
 	if !c.claim() {
 		return errHandled
 	}
-	code, err := c.check.check(q)
 	if err != nil {
 		c.results <- response{err: err}
 		return err
