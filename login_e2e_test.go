@@ -76,17 +76,26 @@ var (
 //	interact paste ARGS...        open the printed sign-in URL in the test browser without
 //	                              letting it call the loopback callback, then paste the
 //	                              address it was sent to on authctl's stdin (with
-//	                              TESTBROWSER_MODE=forge-state or foreign-iss, altered so)
+//	                              TESTBROWSER_MODE=foreign-iss, altered so; with forge-state,
+//	                              paste it with another state first, wait until authctl asks
+//	                              again, then paste the real one)
 //	interact browse ARGS...       open the printed sign-in URL in the test browser, which
 //	                              calls the loopback callback (as through ssh -L)
 //	interact device ARGS...       approve verification_uri_complete at the provider's device pages
 //	interact device-deny ARGS...  deny it there
-//	interact stray ARGS...        send stray requests to the loopback listener (each reported
-//	                              as "interact: METHOD PATH STATUS"), then complete the sign-in
-//	                              in the test browser through the callback
+//	interact stray ARGS...        send stray and forged requests to the loopback listener
+//	                              (each reported as "interact: METHOD TARGET [Host: HOST]
+//	                              STATUS", the login's state shown as STATE), then sign in
+//	                              with the test browser delivering the provider's response
+//	                              with a forged state ("interact: forged callback STATUS:
+//	                              PAGE"), then complete the sign-in through the callback
 //	interact interrupt ARGS...    press Ctrl-C (SIGINT) once authctl waits (it must exit
 //	                              within 10s); then report
 //	                              "interact: port N free" if the listener's port can be bound
+//
+// In paste, browse and stray the command itself is the browser: authctl's
+// own $BROWSER is told to do nothing (TESTBROWSER_MODE=none), so that no
+// second browser completes the sign-in behind the command's back.
 //
 // authctl's stdout and stderr become the command's; the reports, last
 // "interact: exit CODE", follow on stderr. It fails unless authctl
@@ -96,7 +105,12 @@ func cmdInteract(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: interact paste|browse|device|device-deny|stray|interrupt ARGS...")
 	}
 	action := args[0]
-	p := startAuthctl(ts, args[1:])
+	var env []string
+	switch action {
+	case "paste", "browse", "stray":
+		env = append(env, "TESTBROWSER_MODE=none")
+	}
+	p := startAuthctl(ts, args[1:], env...)
 	defer p.kill()
 	var report []string
 	reportf := func(format string, a ...any) { report = append(report, "interact: "+fmt.Sprintf(format, a...)) }
@@ -122,7 +136,17 @@ func cmdInteract(ts *testscript.TestScript, neg bool, args []string) {
 		q := pasted.Query()
 		switch testbrowser.Mode(ts.Getenv("TESTBROWSER_MODE")) {
 		case testbrowser.ForgeState:
-			q.Set("state", testbrowser.ForgedState)
+			forged := pasted
+			fq := pasted.Query()
+			fq.Set("state", testbrowser.ForgedState)
+			forged.RawQuery = fq.Encode()
+			if _, err := io.WriteString(p.stdin, forged.String()+"\n"); err != nil {
+				fail("paste: %v", err)
+			}
+			if _, err := p.waitLine(pasteAgainRe); err != nil {
+				fail("after a paste with a forged state: %v", err)
+			}
+			reportf("pasted the redirect URL with a forged state; asked again")
 		case testbrowser.ForeignIss:
 			q.Set("iss", testbrowser.ForeignIssuer)
 		}
@@ -163,26 +187,19 @@ func cmdInteract(ts *testscript.TestScript, neg bool, args []string) {
 		if err != nil {
 			fail("%v", err)
 		}
-		base, cbPath := listenerOf(ts, m[1])
-		client := &http.Client{Timeout: 10 * time.Second}
-		for _, probe := range []struct{ method, path string }{
-			{http.MethodGet, "/favicon.ico"},
-			{http.MethodGet, "/.well-known/security.txt"},
-			{http.MethodGet, cbPath},
-			{http.MethodHead, cbPath + "?code=x&state=y"},
-			{http.MethodPost, cbPath},
-		} {
-			req, err := http.NewRequestWithContext(ctx, probe.method, base+probe.path, nil)
-			ts.Check(err)
-			resp, err := client.Do(req)
-			if err != nil {
-				fail("%s %s: %v", probe.method, probe.path, err)
-			}
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			reportf("%s %s %d", probe.method, probe.path, resp.StatusCode)
+		lines, err := strayProbes(ctx, ts, m[1])
+		if err != nil {
+			fail("%v", err)
 		}
-		res, err := testbrowser.Visit(ctx, nil, m[1], testbrowser.Follow)
+		for _, line := range lines {
+			reportf("%s", line)
+		}
+		res, err := testbrowser.Visit(ctx, nil, m[1], testbrowser.ForgeState)
+		if err != nil || res.Callback == nil {
+			fail("forging browser: %v (page %d: %s)", err, res.Status, res.Text)
+		}
+		reportf("forged callback %d: %s", res.Status, res.Text)
+		res, err = testbrowser.Visit(ctx, nil, m[1], testbrowser.Follow)
 		if err != nil || res.Callback == nil {
 			fail("browser: %v (page %d: %s)", err, res.Status, res.Text)
 		}
@@ -227,6 +244,54 @@ func cmdInteract(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
+// pasteAgainRe is the line authctl prints when a pasted URL belongs to
+// another sign-in.
+var pasteAgainRe = regexp.MustCompile(`^That address does not belong to this sign-in`)
+
+// strayProbes sends requests other than the browser's to the loopback
+// listener of authURL's login: other paths and methods, callbacks with a
+// wrong or no state, and one with the login's own state under another Host
+// (a DNS-rebinding page, another name). It returns one report line each,
+// or the first request's error: the listener must still be there.
+func strayProbes(ctx context.Context, ts *testscript.TestScript, authURL string) ([]string, error) {
+	base, cb := listenerOf(ts, authURL)
+	u, err := url.Parse(authURL)
+	ts.Check(err)
+	state := u.Query().Get("state")
+	_, port, err := net.SplitHostPort(strings.TrimPrefix(base, "http://"))
+	ts.Check(err)
+	client := &http.Client{Timeout: 10 * time.Second}
+	var lines []string
+	for _, probe := range []struct{ method, target, host string }{
+		{http.MethodGet, "/favicon.ico", ""},
+		{http.MethodGet, "/.well-known/security.txt", ""},
+		{http.MethodGet, cb, ""},
+		{http.MethodHead, cb + "?code=x&state=y", ""},
+		{http.MethodPost, cb, ""},
+		{http.MethodGet, cb + "?code=x&state=forged", ""},
+		{http.MethodGet, cb + "?code=x", ""},
+		{http.MethodGet, cb + "?error=access_denied&state=forged", ""},
+		{http.MethodGet, cb + "?code=x&state=" + state, "rebound.example:" + port},
+		{http.MethodGet, cb + "?code=x&state=" + state, "localhost:" + port},
+	} {
+		req, err := http.NewRequestWithContext(ctx, probe.method, base+probe.target, nil)
+		ts.Check(err)
+		shown := strings.ReplaceAll(probe.target, state, "STATE")
+		if probe.host != "" {
+			req.Host = probe.host
+			shown += " Host: " + strings.TrimSuffix(probe.host, ":"+port)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", probe.method, shown, err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		lines = append(lines, fmt.Sprintf("%s %s %d", probe.method, shown, resp.StatusCode))
+	}
+	return lines, nil
+}
+
 // listenerOf returns the loopback listener's base URL and callback path
 // from the redirect_uri of an authorization URL.
 func listenerOf(ts *testscript.TestScript, authURL string) (base, path string) {
@@ -241,18 +306,29 @@ func listenerOf(ts *testscript.TestScript, authURL string) (base, path string) {
 }
 
 // cmdHoldPort keeps a TCP port of 127.0.0.1 busy until the script ends
-// and sets $VAR (default HELD_PORT) to it:
+// and sets $VAR (default HELD_PORT) to it; with -6 a port of [::1] whose
+// 127.0.0.1 side was free when it was chosen:
 //
-//	holdport [VAR]
+//	holdport [-6] [VAR]
 func cmdHoldPort(ts *testscript.TestScript, neg bool, args []string) {
+	v6 := len(args) > 0 && args[0] == "-6"
+	if v6 {
+		args = args[1:]
+	}
 	if neg || len(args) > 1 {
-		ts.Fatalf("usage: holdport [VAR]")
+		ts.Fatalf("usage: holdport [-6] [VAR]")
 	}
 	name := "HELD_PORT"
 	if len(args) == 1 {
 		name = args[0]
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	var ln net.Listener
+	var err error
+	if v6 {
+		ln, err = listenV6Only()
+	} else {
+		ln, err = net.Listen("tcp", "127.0.0.1:0")
+	}
 	ts.Check(err)
 	ts.Defer(func() { _ = ln.Close() })
 	go func() {
@@ -265,6 +341,23 @@ func cmdHoldPort(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	}()
 	ts.Setenv(name, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+}
+
+// listenV6Only binds a port of [::1] that 127.0.0.1 does not hold.
+func listenV6Only() (net.Listener, error) {
+	for range 20 {
+		ln, err := net.Listen("tcp", "[::1]:0")
+		if err != nil {
+			return nil, err
+		}
+		v4, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)))
+		if err == nil {
+			_ = v4.Close()
+			return ln, nil
+		}
+		_ = ln.Close()
+	}
+	return nil, errors.New("no port of [::1] was found whose 127.0.0.1 side is free")
 }
 
 // cmdWaitFile waits until FILE exists and is not empty:
@@ -308,7 +401,9 @@ type proc struct {
 	errPipe io.Closer
 }
 
-func startAuthctl(ts *testscript.TestScript, args []string) *proc {
+// startAuthctl starts authctl ARGS with the script's environment and
+// then env ("NAME=value" entries, which win).
+func startAuthctl(ts *testscript.TestScript, args []string, env ...string) *proc {
 	p := &proc{lines: make(chan string, 4096), read: make(chan struct{})}
 	p.cmd = exec.Command(lookPath(ts, "authctl"), args...)
 	p.cmd.Env, p.cmd.Dir = scriptEnv(ts), ts.Getenv("WORK")
@@ -318,6 +413,7 @@ func startAuthctl(ts *testscript.TestScript, args []string) *proc {
 			p.cmd.Env = append(p.cmd.Env, k+"="+v)
 		}
 	}
+	p.cmd.Env = append(p.cmd.Env, env...)
 	p.cmd.Stdout = writerFunc(func(b []byte) (int, error) {
 		p.mu.Lock()
 		defer p.mu.Unlock()

@@ -40,7 +40,10 @@ Supported curl flags: -X/--request, -H/--header, -d/--data, --data-raw,
 --data-binary (@file, @-), --json, -i/--include, -I/--head, -s/--silent,
 -S/--show-error, -o/--output, -f/--fail, -L/--location, -v/--verbose,
 --max-time, -w/--write-out, -A/--user-agent. --allow-http-bearer sends the
-token over plain http to a non-loopback host. For anything else:
+token over plain http to a non-loopback host. -H 'Authorization: ...' sends
+your own credential instead of the token, and -H 'Authorization:' sends
+none, as in curl. For anything else use curl itself, with the header read
+from a file so that the token stays out of its arguments:
   ` + curl.Fallback,
 		Example: `  authctl curl https://api.example.com/v1/items
   authctl curl -sSf -X POST -H 'Content-Type: application/json' \

@@ -30,10 +30,12 @@ const DefaultUserAgent = "authctl"
 type Env struct {
 	// Authed attaches the bearer token and, on a 401, refreshes once and
 	// sends the request again using req.GetBody. Every hop to the origin
-	// of the first URL goes through it.
+	// of the first URL goes through it, unless -H sets or removes
+	// Authorization.
 	Authed http.RoundTripper
 	// Plain sends requests without any token. Redirect hops to another
-	// scheme, host or port than the first URL go through it.
+	// scheme, host or port than the first URL go through it, and every hop
+	// of a request whose -H sets or removes Authorization.
 	Plain http.RoundTripper
 	// Stdin is read for "@-" data values. Nil reads as empty.
 	Stdin io.Reader
@@ -89,7 +91,10 @@ type run struct {
 // The response body is streamed, never held in memory. With -L, every hop
 // whose scheme, host or port differs from the first URL's is sent through
 // Env.Plain, and -H headers named Authorization or Cookie are dropped on
-// it, so no credential leaves the origin.
+// it, so no credential leaves the origin. A -H that sets Authorization
+// (the user's own credential) or removes it ("Authorization:") sends
+// every hop through Env.Plain: the header as given, or none, and never the
+// token (-v says so).
 func Do(ctx context.Context, opts *Options, env Env) error {
 	if env.Stdout == nil {
 		env.Stdout = io.Discard
@@ -170,6 +175,14 @@ func (r *run) do(ctx context.Context) error {
 		b = nil
 	}
 	r.body = b
+	if r.opts.Verbose {
+		switch r.opts.ownAuthorization() {
+		case authGiven:
+			fmt.Fprintln(r.env.Stderr, "* Authorization given with -H: sending it, with no token from authctl")
+		case authRemoved:
+			fmt.Fprintln(r.env.Stderr, "* Authorization removed with -H: sending none, and no token from authctl")
+		}
+	}
 	r.method = r.opts.Method
 	if r.method == "" {
 		switch {
@@ -194,7 +207,7 @@ func (r *run) do(ctx context.Context) error {
 			return err
 		}
 		rt := r.env.Authed
-		if !same {
+		if !r.sendsToken(same) {
 			rt = r.env.Plain
 		}
 		client := &http.Client{
@@ -245,6 +258,12 @@ func (r *run) do(ctx context.Context) error {
 		}
 		u = next
 	}
+}
+
+// sendsToken reports whether a hop gets the token: only to the first URL's
+// origin, and only when the user gave no Authorization of their own.
+func (r *run) sendsToken(sameOrigin bool) bool {
+	return sameOrigin && r.opts.ownAuthorization() == authNone
 }
 
 // newRequest builds one hop's request with curl's default headers, the -H
@@ -402,6 +421,8 @@ func (r *run) explain401(resp *http.Response, sameOrigin, sentBody bool) {
 	switch {
 	case !sameOrigin:
 		r.note("%s from %s%s (after a redirect to another origin, where authctl does not send the token)", resp.Status, originOf(r.hopURL), detail)
+	case r.opts.ownAuthorization() != authNone:
+		r.note("%s%s (with the Authorization of -H; authctl sent no token)", resp.Status, detail)
 	case sentBody && !r.body.resendable():
 		r.note("%s%s; the request could not be retried with a refreshed token because its body was read from input and is over %d bytes (MaxBufferedStdin); write it to a file and use @file", resp.Status, detail, MaxBufferedStdin)
 	default:

@@ -247,6 +247,64 @@ func TestHeaders(t *testing.T) {
 	}
 }
 
+// TestOwnAuthorization: -H 'Authorization: …' sends the user's own
+// credential and no token, -H 'Authorization:' sends none at all, as in
+// curl; -v says so and shows no token; a 401 is not retried with a token.
+func TestOwnAuthorization(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		want     []string // the Authorization values the server saw; nil: none
+		verbose  string
+		stderr   string
+		wantCode int
+	}{
+		{"own credential", []string{"-H", "Authorization: Basic dXNlcjpwdw=="}, []string{"Basic dXNlcjpwdw=="},
+			"", "", 0},
+		{"own credential, any case, with -v", []string{"-v", "-H", "authorization: Bearer mine"}, []string{"Bearer mine"},
+			"* Authorization given with -H: sending it, with no token from authctl\n", "> Authorization: Bearer [redacted]\n", 0},
+		{"empty header", []string{"-H", "Authorization;"}, []string{""}, "", "", 0},
+		{"removed", []string{"-H", "Authorization:"}, nil, "", "", 0},
+		{"removed, with -v", []string{"-v", "-H", "Authorization:"}, nil,
+			"* Authorization removed with -H: sending none, and no token from authctl\n", "", 0},
+		{"given, then removed", []string{"-H", "Authorization: Basic x", "-H", "Authorization:"}, nil, "", "", 0},
+		{"removed, then given", []string{"-H", "Authorization:", "-H", "Authorization: Basic y"}, []string{"Basic y"}, "", "", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newRecorder(t, nil)
+			res := runCurl(t, nil, "", append(tt.args, srv.URL+"/p")...)
+			if res.code() != tt.wantCode {
+				t.Fatalf("code %d (%v), want %d; stderr:\n%s", res.code(), res.err, tt.wantCode, res.stderr)
+			}
+			got := srv.requests()
+			if len(got) != 1 {
+				t.Fatalf("server saw %d requests, want 1", len(got))
+			}
+			if v := got[0].Header.Values("Authorization"); fmt.Sprintf("%q", v) != fmt.Sprintf("%q", tt.want) {
+				t.Errorf("server saw Authorization %q, want %q", v, tt.want)
+			}
+			if strings.Contains(res.stderr, oldToken) || (tt.want == nil && strings.Contains(res.stderr, "> Authorization")) {
+				t.Errorf("stderr shows a token or a header that was not sent:\n%s", res.stderr)
+			}
+			for _, want := range []string{tt.verbose, tt.stderr} {
+				if !strings.Contains(res.stderr, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, res.stderr)
+				}
+			}
+		})
+	}
+	// A 401 to the user's own credential is theirs: no retry with a token.
+	srv := newRecorder(t, unauthorizedUntilNewToken)
+	res := runCurl(t, nil, "", "-H", "Authorization: Basic bad", srv.URL)
+	if got := srv.requests(); len(got) != 1 || got[0].Auth != "Basic bad" || res.authed.retries != 0 {
+		t.Errorf("server saw %+v, %d retries; want one request with the user's header", got, res.authed.retries)
+	}
+	if !strings.Contains(res.stderr, "401 Unauthorized: invalid_token (with the Authorization of -H; authctl sent no token)") {
+		t.Errorf("stderr:\n%s", res.stderr)
+	}
+}
+
 // unauthorizedUntilNewToken answers 401 to the old token and 200 "ok" to the
 // new one.
 func unauthorizedUntilNewToken(w http.ResponseWriter, r *http.Request) {
@@ -504,7 +562,7 @@ func TestRedirects(t *testing.T) {
 		}
 	})
 
-	t.Run("cross origin drops the token", func(t *testing.T) {
+	t.Run("cross origin drops the -H credentials", func(t *testing.T) {
 		res := runCurl(t, nil, "", "-L", "-H", "Authorization: Basic dXNlcg==", "-H", "Cookie: s=1", "-H", "X-Keep: 1", origin.URL+"/away")
 		if res.err != nil || res.stdout != "other" {
 			t.Fatalf("err=%v stdout=%q", res.err, res.stdout)
@@ -516,6 +574,18 @@ func TestRedirects(t *testing.T) {
 		}
 		if last.Header.Get("X-Keep") != "1" {
 			t.Errorf("ordinary -H header not kept across the redirect")
+		}
+		if first := origin.requests()[len(origin.requests())-1]; first.Auth != "Basic dXNlcg==" {
+			t.Errorf("origin got Authorization %q, want the one given with -H", first.Auth)
+		}
+	})
+	t.Run("cross origin drops the token", func(t *testing.T) {
+		res := runCurl(t, nil, "", "-L", origin.URL+"/away")
+		if res.err != nil || res.stdout != "other" {
+			t.Fatalf("err=%v stdout=%q", res.err, res.stdout)
+		}
+		if last := other.requests()[len(other.requests())-1]; last.Auth != "" {
+			t.Errorf("other origin got Authorization %q", last.Auth)
 		}
 		if first := origin.requests()[len(origin.requests())-1]; first.Auth != "Bearer "+oldToken {
 			t.Errorf("origin got Authorization %q", first.Auth)

@@ -20,8 +20,10 @@ import (
 )
 
 // Fallback is the command shown to users when they need a curl option that
-// authctl curl does not have.
-const Fallback = `curl -H "$(authctl token print --format header)" ...`
+// authctl curl does not have. curl reads the header from a file (-H @file,
+// curl 7.55 and later), so the token stays out of every process's
+// arguments.
+const Fallback = `curl -H @<(authctl token print --format header) ...`
 
 // DefaultMaxRedirects is how many redirects -L follows, as in curl.
 const DefaultMaxRedirects = 50
@@ -179,6 +181,31 @@ func specs() []optSpec {
 		{"--config", 0, valueOpt, func(o *Options, v string) error { o.Config = v; return nil }},
 		{"--allow-http-bearer", 0, boolOpt, func(o *Options, _ string) error { o.AllowInsecureHTTP = true; return nil }},
 	}
+}
+
+// authHeader says what the -H options do with Authorization.
+type authHeader int
+
+const (
+	authNone    authHeader = iota // no -H names it: authctl attaches the token
+	authGiven                     // "Authorization: …" or "Authorization;": the user's own
+	authRemoved                   // "Authorization:": no such header at all
+)
+
+// ownAuthorization reports what the last -H naming Authorization asks for.
+func (o *Options) ownAuthorization() authHeader {
+	a := authNone
+	for _, h := range o.Headers {
+		if !strings.EqualFold(h.Name, "Authorization") {
+			continue
+		}
+		if h.Remove {
+			a = authRemoved
+		} else {
+			a = authGiven
+		}
+	}
+	return a
 }
 
 func addData(kind DataKind) func(o *Options, v string) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -23,6 +24,11 @@ type file struct {
 // writes a temporary file in dir, syncs it and renames it over the old
 // one, so a reader sees the old or the new secret, never a mix. Account
 // names with a path separator, or starting with '.', are rejected.
+//
+// On Unix, Get refuses a file, or a directory, that group or others may
+// read or write, or that another user owns, with an error matching
+// ErrUnavailable that names the path and the chmod that fixes it: a secret
+// others could have read or planted is not used.
 func NewFile(dir string) Store {
 	return &file{dir: dir}
 }
@@ -51,14 +57,39 @@ func (f *file) Get(ctx context.Context, account string) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	b, err := os.ReadFile(p)
+	fh, err := os.Open(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read credential file: %w", err)
 	}
+	defer fh.Close()
+	if err := f.checkPrivate(fh); err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(fh)
+	if err != nil {
+		return nil, fmt.Errorf("read credential file: %w", err)
+	}
 	return b, nil
+}
+
+// checkPrivate refuses the open credential file fh when it, or the
+// directory holding it, is not private to the user.
+func (f *file) checkPrivate(fh *os.File) error {
+	di, err := os.Stat(f.dir)
+	if err != nil {
+		return fmt.Errorf("read credential file: %w", err)
+	}
+	if err := checkPrivate(f.dir, di); err != nil {
+		return err
+	}
+	fi, err := fh.Stat()
+	if err != nil {
+		return fmt.Errorf("read credential file: %w", err)
+	}
+	return checkPrivate(fh.Name(), fi)
 }
 
 // Set replaces dir/<account> atomically.

@@ -132,3 +132,57 @@ func TestFileStoreRejectsPathsAsAccounts(t *testing.T) {
 		t.Error("a file was written outside the store")
 	}
 }
+
+// TestFileStoreRefusesOpenFilesOnRead: a credential file or directory that
+// group or others may read or write is refused when read, not only fixed
+// on the next write, with one line naming the path and the chmod; the
+// credential is not reported gone, and after the fix it reads again.
+func TestFileStoreRefusesOpenFilesOnRead(t *testing.T) {
+	t.Parallel()
+	if runtime.GOOS == "windows" {
+		t.Skip("Unix file modes do not apply on Windows")
+	}
+	tests := []struct {
+		name              string
+		dirMode, fileMode os.FileMode
+		want              string // %s: the directory; %f: the file
+	}{
+		{"file readable by all", 0o700, 0o644, "credential file %f is open to other users (mode 0644); run: chmod 600 %f"},
+		{"file readable by group", 0o700, 0o640, "credential file %f is open to other users (mode 0640); run: chmod 600 %f"},
+		{"file writable by others", 0o700, 0o602, "credential file %f is open to other users (mode 0602); run: chmod 600 %f"},
+		{"directory listable by all", 0o755, 0o600, "credential directory %s is open to other users (mode 0755); run: chmod 700 %s"},
+		{"directory enterable by group", 0o710, 0o600, "credential directory %s is open to other users (mode 0710); run: chmod 700 %s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			dir := filepath.Join(t.TempDir(), "credentials")
+			s := keychain.NewFile(dir)
+			if err := s.Set(ctx, "work", []byte("secret")); err != nil {
+				t.Fatal(err)
+			}
+			file := filepath.Join(dir, "work")
+			if err := os.Chmod(file, tt.fileMode); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(dir, tt.dirMode); err != nil {
+				t.Fatal(err)
+			}
+			b, err := s.Get(ctx, "work")
+			want := strings.NewReplacer("%s", dir, "%f", file).Replace(tt.want)
+			if err == nil || err.Error() != want || b != nil {
+				t.Fatalf("Get = %q, %v; want the error %q", b, err, want)
+			}
+			if !errors.Is(err, keychain.ErrUnavailable) || errors.Is(err, keychain.ErrNotFound) {
+				t.Errorf("error %v matches ErrUnavailable %v, ErrNotFound %v; want true, false",
+					err, errors.Is(err, keychain.ErrUnavailable), errors.Is(err, keychain.ErrNotFound))
+			}
+			os.Chmod(dir, 0o700)
+			os.Chmod(file, 0o600)
+			if b, err := s.Get(ctx, "work"); err != nil || string(b) != "secret" {
+				t.Errorf("after the fix: Get = %q, %v", b, err)
+			}
+		})
+	}
+}

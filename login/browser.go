@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"strings"
 	"sync"
@@ -17,11 +19,13 @@ import (
 // Browser signs in with the authorization code flow and PKCE (S256). It
 // listens on the loopback redirect URI, prints the authorization URL on
 // Stderr, and opens it with Options.Open; with NoBrowser, when Open is
-// nil, or when Open fails, it also reads a pasted redirect URL from Stdin,
-// and the first of callback and paste wins. The response's state and iss
-// are checked before the code is exchanged, and the ID token is verified
-// when openid was requested. The listener is closed and its port free
-// when Browser returns, whatever the outcome.
+// nil, or when Open fails, it also reads a pasted redirect URL from Stdin.
+// The first response, called back or pasted, that carries this login's
+// state ends the login; one with another state (a stale tab, a forgery by
+// another local process) is refused and the wait goes on. The response's
+// iss is checked before the code is exchanged, and the ID token is
+// verified when openid was requested. The listener is closed and its port
+// free when Browser returns, whatever the outcome.
 func Browser(ctx context.Context, o Options) (*Result, error) {
 	o, err := o.withDefaults()
 	if err != nil {
@@ -34,7 +38,7 @@ func Browser(ctx context.Context, o Options) (*Result, error) {
 	defer out.close()
 	o.Stderr = out
 
-	l, err := listen(o.RedirectHost, o.Port, o.CallbackPath)
+	l, err := listen(net.Listen, o.RedirectHost, o.Port, o.CallbackPath)
 	if err != nil {
 		return nil, err
 	}
@@ -53,9 +57,11 @@ func Browser(ctx context.Context, o Options) (*Result, error) {
 	quit := make(chan struct{})
 	c := &catcher{
 		path:    o.CallbackPath,
+		host:    l.host,
 		check:   checker{state: state, issuer: o.Issuer, issRequired: o.IssParameterSupported},
 		results: results,
 		quit:    quit,
+		notice:  out,
 	}
 	shutdown := l.serve(c)
 	defer func() {
@@ -163,8 +169,10 @@ func (l *listener) redirectHostForSSH() string {
 	return u.Hostname()
 }
 
-// readPasted reads lines from r until one is an authorization response,
-// checks it and delivers it, unless the callback already won.
+// readPasted reads lines from r until one is an authorization response
+// of this login and offers it to c, unless the callback already won. A
+// line that is no response, or one with another login's state, is
+// refused with a request to paste again.
 func readPasted(r io.Reader, c *catcher, out io.Writer, redirectURI string) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
@@ -178,11 +186,10 @@ func readPasted(r io.Reader, c *catcher, out io.Writer, redirectURI string) {
 			fmt.Fprintf(out, "That is not the address the browser was sent to. Paste the whole address; it starts with %s?\n", redirectURI)
 			continue
 		}
-		if !c.claim() {
-			return
+		if err := c.offer(q, nil); errors.Is(err, errForeignState) {
+			fmt.Fprintln(out, "That address does not belong to this sign-in (its state is another login's). Sign in from the URL above and paste the address the browser ends on.")
+			continue
 		}
-		code, err := c.check.check(q)
-		c.results <- response{code: code, err: err}
 		return
 	}
 }

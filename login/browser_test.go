@@ -86,15 +86,14 @@ func TestAuthorizationParameters(t *testing.T) {
 	}
 }
 
-// TestBrowserFailsBeforeExchange: a forged state or a foreign issuer ends
-// the login with no code exchanged.
+// TestBrowserFailsBeforeExchange: a foreign or missing issuer in the
+// login's own response ends the login with no code exchanged.
 func TestBrowserFailsBeforeExchange(t *testing.T) {
 	tests := []struct {
 		name string
 		edit func(url.Values)
 		want error
 	}{
-		{"wrong state", func(q url.Values) { q.Set("state", "forged") }, ErrStateMismatch},
 		{"foreign iss", func(q url.Values) { q.Set("iss", "https://evil.example") }, ErrIssuerMismatch},
 		{"missing iss", func(q url.Values) { q.Del("iss") }, ErrIssuerMismatch},
 	}
@@ -111,6 +110,58 @@ func TestBrowserFailsBeforeExchange(t *testing.T) {
 				t.Errorf("%d code exchanges, want 0", n)
 			}
 		})
+	}
+}
+
+// TestForgedCallbackDoesNotEndLogin: while the login waits, a local
+// process sends callbacks with a wrong or no state, with the right state
+// to another host name, and a forged error; each is refused with a page,
+// none ends the login, and the browser's real response then completes it.
+// Only that response's code is exchanged.
+func TestForgedCallbackDoesNotEndLogin(t *testing.T) {
+	f := newFakeIdP(t)
+	o := f.options()
+	var stderr syncBuffer
+	o.Stderr = &stderr
+	open := f.browser(nil)
+	var statuses []int
+	o.Open = func(ctx context.Context, u string) error {
+		state := mustQuery(t, u).Get("state")
+		cb, _ := url.Parse(mustQuery(t, u).Get("redirect_uri"))
+		forge := func(host string, q url.Values) {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, cb.String()+"?"+q.Encode(), nil)
+			if host != "" {
+				req.Host = host
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Errorf("forged request: %v", err)
+				return
+			}
+			resp.Body.Close()
+			statuses = append(statuses, resp.StatusCode)
+		}
+		forge("", url.Values{"code": {"forged-1"}, "state": {"forged"}})
+		forge("", url.Values{"code": {"forged-2"}})
+		forge("", url.Values{"error": {"access_denied"}, "state": {state + "x"}})
+		forge("rebound.example:"+cb.Port(), url.Values{"code": {"forged-3"}, "state": {state}, "iss": {f.issuer}})
+		return open(ctx, u)
+	}
+	res, err := Browser(context.Background(), o)
+	if err != nil {
+		t.Fatalf("Browser: %v\nstderr:\n%s", err, stderr.String())
+	}
+	if res.Claims.Subject != "alice" {
+		t.Errorf("claims %+v", res.Claims)
+	}
+	if want := []int{400, 400, 400, 400}; fmt.Sprint(statuses) != fmt.Sprint(want) {
+		t.Errorf("forged requests answered %v, want %v", statuses, want)
+	}
+	if n := f.exchangeCount(); n != 1 {
+		t.Errorf("%d code exchanges, want 1", n)
+	}
+	if n := strings.Count(stderr.String(), "Ignored a redirect that does not belong to this sign-in"); n != 1 {
+		t.Errorf("stderr tells %d times of an ignored redirect, want 1:\n%s", n, stderr.String())
 	}
 }
 
@@ -423,19 +474,25 @@ func TestPastedRedirect(t *testing.T) {
 			}
 		}
 	})
-	t.Run("wrong state", func(t *testing.T) {
+	t.Run("wrong state asks again", func(t *testing.T) {
 		f := newFakeIdP(t)
-		o, _, typ := pasteSetup(t, f)
+		o, stderr, typ := pasteSetup(t, f)
 		o.NoBrowser = true
 		typ(func(u string) string {
 			r, _ := f.authorize(u, func(q url.Values) { q.Set("state", "stale") })
 			return r
+		}, func(u string) string {
+			r, _ := f.authorize(u, nil)
+			return r
 		})
-		if _, err := Browser(context.Background(), o); !errors.Is(err, ErrStateMismatch) {
-			t.Fatalf("got %v, want ErrStateMismatch", err)
+		if _, err := Browser(context.Background(), o); err != nil {
+			t.Fatalf("%v\n%s", err, stderr)
 		}
-		if f.exchangeCount() != 0 {
-			t.Error("code exchanged")
+		if n := f.exchangeCount(); n != 1 {
+			t.Errorf("%d code exchanges, want 1 (the second paste's)", n)
+		}
+		if !strings.Contains(stderr.String(), "That address does not belong to this sign-in") {
+			t.Errorf("stderr:\n%s", stderr)
 		}
 	})
 	t.Run("opener fails", func(t *testing.T) {

@@ -1,18 +1,15 @@
 package login
 
 import (
-	"context"
 	"crypto/subtle"
 	"errors"
 	"fmt"
 	"html/template"
-	"net"
+	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/authctl/authctl/provider"
@@ -45,12 +42,15 @@ func (c checker) issuerIs(iss string) bool {
 	return iss == c.issuer
 }
 
-// check returns the code of a valid authorization response or the error
-// that ends the login. It checks, in order: state, iss (RFC 9207, before
-// any code is used), the provider's error, the code.
+// check returns the code of a valid authorization response, or why it is
+// not one. It checks, in order: state (errForeignState: not this login's
+// response, which must not end the login, since any local process can
+// reach the listener but only the redirected browser knows the state),
+// then iss (RFC 9207, before any code is used), the provider's error, the
+// code; those errors end the login.
 func (c checker) check(q url.Values) (string, error) {
 	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(c.state)) != 1 {
-		return "", ErrStateMismatch
+		return "", errForeignState
 	}
 	if iss, ok := q["iss"]; ok {
 		if len(iss) != 1 || !c.issuerIs(iss[0]) {
@@ -75,16 +75,29 @@ func isAuthResponse(q url.Values) bool {
 	return q.Has("state") || q.Has("code") || q.Has("error")
 }
 
-// catcher is the loopback callback handler. The first authorization
-// response ends the login; everything after it is answered and ignored.
+// Why an offered response was not delivered; the login goes on.
+var (
+	// errForeignState: the response carries no state, or another login's.
+	errForeignState = errors.New("the redirect does not belong to this sign-in (its state is not this login's)")
+	// errHandled: a response with this login's state was delivered before.
+	errHandled = errors.New("this sign-in has already been handled")
+)
+
+// catcher takes authorization responses, from the loopback callback or a
+// paste, and delivers the first one that carries the login's state: that
+// one ends the login, whatever it says. Responses with another state, and
+// requests whose Host is not the redirect URI's, are answered and ignored.
 type catcher struct {
 	path    string
+	host    string // the redirect URI's host:port, as a browser sends it in Host
 	check   checker
 	results chan<- response // buffered, capacity 1
 	quit    <-chan struct{} // closed when the login is over
+	notice  io.Writer       // told once that a foreign response was ignored
 
-	mu   sync.Mutex
-	done bool // a response was taken
+	mu      sync.Mutex
+	done    bool // a response was taken
+	noticed bool
 }
 
 // claim reports whether this caller is the first to deliver a response.
@@ -98,11 +111,49 @@ func (c *catcher) claim() bool {
 	return true
 }
 
+// offer delivers q to the flow if it is the first response carrying this
+// login's state, and returns the response's own error (which ends the
+// login) or nil. reply, when not nil, is delivered with a valid code. An
+// error matching errForeignState or errHandled means nothing was
+// delivered and the login goes on.
+func (c *catcher) offer(q url.Values, reply chan error) error {
+	code, err := c.check.check(q)
+	if errors.Is(err, errForeignState) {
+		return err
+	}
+	if !c.claim() {
+		return errHandled
+	}
+	if err != nil {
+		c.results <- response{err: err}
+		return err
+	}
+	c.results <- response{code: code, reply: reply}
+	return nil
+}
+
+// ignored tells the person, once, that a foreign response was refused.
+func (c *catcher) ignored() {
+	c.mu.Lock()
+	first := !c.noticed
+	c.noticed = true
+	c.mu.Unlock()
+	if first && c.notice != nil {
+		fmt.Fprintln(c.notice, "Ignored a redirect that does not belong to this sign-in (another login's state); still waiting for the right one.")
+	}
+}
+
 // replyWait bounds how long the browser's request waits for the code
 // exchange before it gets a neutral page.
 const replyWait = 30 * time.Second
 
 func (c *catcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// A page of another site that a rebound DNS name points here, or any
+	// name but the redirect URI's, gets nothing.
+	if !strings.EqualFold(r.Host, c.host) {
+		page(w, http.StatusBadRequest, "Wrong address", "This listener only answers the address of its redirect URI.")
+		return
+	}
 	if r.URL.Path != c.path {
 		http.NotFound(w, r)
 		return
@@ -118,18 +169,23 @@ func (c *catcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		page(w, http.StatusBadRequest, "Nothing to do here", "This address only receives the sign-in redirect from your provider.")
 		return
 	}
-	if !c.claim() {
-		page(w, http.StatusOK, "Already handled", "This sign-in has already been handled. You can close this tab.")
-		return
-	}
-	code, err := c.check.check(q)
-	if err != nil {
-		c.results <- response{err: err}
-		failurePage(w, err)
-		return
-	}
 	reply := make(chan error, 1)
-	c.results <- response{code: code, reply: reply}
+	switch err := c.offer(q, reply); {
+	case errors.Is(err, errForeignState):
+		c.ignored()
+		page(w, http.StatusBadRequest, "Not this sign-in", "This response does not belong to the sign-in authctl is waiting for; authctl keeps waiting. Sign in from the address authctl printed.")
+	case errors.Is(err, errHandled):
+		page(w, http.StatusOK, "Already handled", "This sign-in has already been handled. You can close this tab.")
+	case err != nil:
+		failurePage(w, err)
+	default:
+		c.awaitOutcome(w, r, reply)
+	}
+}
+
+// awaitOutcome shows the browser the login's final outcome once the flow
+// has exchanged the code, or a neutral page when that takes too long.
+func (c *catcher) awaitOutcome(w http.ResponseWriter, r *http.Request, reply <-chan error) {
 	final := func(err error) {
 		if err != nil {
 			failurePage(w, err)
@@ -183,76 +239,4 @@ func page(w http.ResponseWriter, status int, title, text string) {
 	h.Set("Referrer-Policy", "no-referrer")
 	w.WriteHeader(status)
 	_ = template.Must(template.New("page").Parse(pageHTML)).Execute(w, struct{ Title, Text string }{title, text})
-}
-
-// listener is the bound loopback listener(s) and the redirect URI they
-// serve.
-type listener struct {
-	lns         []net.Listener
-	port        int
-	redirectURI string
-}
-
-// listen binds the loopback address matching host ("127.0.0.1",
-// "localhost" or "[::1]") on port (0: any free port).
-func listen(host string, port int, path string) (*listener, error) {
-	bind := map[string][]string{
-		"127.0.0.1": {"127.0.0.1"},
-		"[::1]":     {"::1"},
-		"localhost": {"127.0.0.1", "::1"},
-	}[host]
-	l := &listener{}
-	for i, addr := range bind {
-		ln, err := net.Listen("tcp", net.JoinHostPort(addr, strconv.Itoa(port)))
-		if err != nil {
-			if i > 0 { // localhost's ::1 is a courtesy: IPv6 may be off
-				continue
-			}
-			if addrInUse(err) {
-				return nil, &PortBusyError{Host: addr, Port: port}
-			}
-			return nil, fmt.Errorf("listen on %s: %w", net.JoinHostPort(addr, strconv.Itoa(port)), err)
-		}
-		if port == 0 {
-			port = ln.Addr().(*net.TCPAddr).Port
-		}
-		l.lns = append(l.lns, ln)
-	}
-	l.port = port
-	l.redirectURI = (&url.URL{Scheme: "http", Host: host + ":" + strconv.Itoa(port), Path: path}).String()
-	return l, nil
-}
-
-// serve runs h on every listener until shutdown is called. shutdown lets
-// in-flight pages finish for a moment, then closes everything; when it
-// returns the port is free.
-func (l *listener) serve(h http.Handler) (shutdown func()) {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	var wg sync.WaitGroup
-	for _, ln := range l.lns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_ = srv.Serve(ln)
-		}()
-	}
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		_ = srv.Close()
-		for _, ln := range l.lns {
-			_ = ln.Close()
-		}
-		wg.Wait()
-	}
-}
-
-// wsaeAddrInUse is Windows' WSAEADDRINUSE, which its syscall package does
-// not map to EADDRINUSE.
-const wsaeAddrInUse = syscall.Errno(10048)
-
-// addrInUse reports whether err says the address is taken, on every OS.
-func addrInUse(err error) bool {
-	return errors.Is(err, syscall.EADDRINUSE) || errors.Is(err, wsaeAddrInUse)
 }

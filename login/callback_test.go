@@ -11,7 +11,8 @@ import (
 
 // TestCallbackHandler drives the loopback handler with the requests a
 // browser (or a stray client) sends, and checks what ends the login, what
-// the browser is shown, and that nothing after the first response counts.
+// the browser is shown, and that nothing counts but the first response
+// that carries the login's state and reaches the redirect URI's host.
 func TestCallbackHandler(t *testing.T) {
 	const issuer = "https://idp.example"
 	good := func() url.Values {
@@ -22,64 +23,96 @@ func TestCallbackHandler(t *testing.T) {
 		edit(q)
 		return "/callback?" + q.Encode()
 	}
+	ok := with(func(url.Values) {})
+	type request struct {
+		target string
+		host   string // default: the redirect URI's, 127.0.0.1:1
+		status int
+		phrase string // of the page
+	}
+	signedIn := request{ok, "", 200, "Signed in"}
+	foreign := func(target string) request { return request{target, "", 400, "does not belong to the sign-in"} }
 	tests := []struct {
 		name        string
 		issRequired bool
-		requests    []string
-		// want for each request: status and a phrase of the page.
-		statuses []int
-		phrases  []string
-		wantCode string
-		wantErr  error
+		host        string // the redirect URI's; default 127.0.0.1:1
+		requests    []request
+		wantCode    string
+		wantErr     error
+		// noticed: the terminal is told (once) that a foreign response was ignored.
+		noticed bool
 	}{
-		{name: "good", requests: []string{with(func(url.Values) {})},
-			statuses: []int{200}, phrases: []string{"Return to your terminal"}, wantCode: "c0de"},
-		{name: "wrong state", requests: []string{with(func(q url.Values) { q.Set("state", "forged") })},
-			statuses: []int{400}, phrases: []string{"state mismatch"}, wantErr: ErrStateMismatch},
-		{name: "no state", requests: []string{with(func(q url.Values) { q.Del("state") })},
-			statuses: []int{400}, phrases: []string{"state mismatch"}, wantErr: ErrStateMismatch},
-		{name: "provider error", requests: []string{with(func(q url.Values) {
+		{name: "good", requests: []request{{ok, "", 200, "Return to your terminal"}}, wantCode: "c0de"},
+		{name: "wrong state twice, then good", noticed: true, requests: []request{
+			foreign(with(func(q url.Values) { q.Set("state", "forged") })),
+			foreign(with(func(q url.Values) { q.Set("state", "s1x") })), signedIn}, wantCode: "c0de"},
+		{name: "no state, then good", noticed: true, requests: []request{
+			foreign(with(func(q url.Values) { q.Del("state") })), signedIn}, wantCode: "c0de"},
+		{name: "forged error response, then good", noticed: true, requests: []request{
+			foreign(with(func(q url.Values) { q.Set("state", "forged"); q.Del("code"); q.Set("error", "access_denied") })),
+			signedIn}, wantCode: "c0de"},
+		{name: "forged foreign iss, then good", noticed: true, requests: []request{
+			foreign(with(func(q url.Values) { q.Set("state", "s2"); q.Set("iss", "https://evil.example") })),
+			signedIn}, wantCode: "c0de"},
+		{name: "right state at another host name, then good", requests: []request{
+			{with(func(q url.Values) { q.Set("code", "rebound") }), "attacker.example:1", 400, "Wrong address"},
+			{with(func(q url.Values) { q.Set("code", "other-name") }), "localhost:1", 400, "Wrong address"},
+			{with(func(q url.Values) { q.Set("code", "other-port") }), "127.0.0.1:2", 400, "Wrong address"},
+			{with(func(q url.Values) { q.Set("code", "no-port") }), "127.0.0.1", 400, "Wrong address"},
+			signedIn}, wantCode: "c0de"},
+		{name: "provider error", requests: []request{{with(func(q url.Values) {
 			q.Del("code")
 			q.Set("error", "access_denied")
 			q.Set("error_description", "User <b>said</b> no")
-		})}, statuses: []int{400}, phrases: []string{"access_denied (User &lt;b&gt;said&lt;/b&gt; no)"},
+		}), "", 400, "access_denied (User &lt;b&gt;said&lt;/b&gt; no)"}},
 			wantErr: &ProviderError{Code: "access_denied", Description: "User <b>said</b> no"}},
-		{name: "missing code", requests: []string{with(func(q url.Values) { q.Del("code") })},
-			statuses: []int{400}, phrases: []string{"no authorization code"}, wantErr: ErrMissingCode},
-		{name: "foreign iss", requests: []string{with(func(q url.Values) { q.Set("iss", "https://evil.example") })},
-			statuses: []int{400}, phrases: []string{"issuer mismatch"}, wantErr: ErrIssuerMismatch},
-		{name: "foreign iss on an error response", requests: []string{with(func(q url.Values) {
+		{name: "missing code", requests: []request{{with(func(q url.Values) { q.Del("code") }), "", 400, "no authorization code"}},
+			wantErr: ErrMissingCode},
+		{name: "foreign iss", requests: []request{{with(func(q url.Values) { q.Set("iss", "https://evil.example") }), "", 400, "issuer mismatch"}},
+			wantErr: ErrIssuerMismatch},
+		{name: "foreign iss on an error response", requests: []request{{with(func(q url.Values) {
 			q.Del("code")
 			q.Set("error", "access_denied")
 			q.Set("iss", "https://evil.example")
-		})}, statuses: []int{400}, phrases: []string{"issuer mismatch"}, wantErr: ErrIssuerMismatch},
-		{name: "missing iss when advertised", issRequired: true, requests: []string{with(func(q url.Values) { q.Del("iss") })},
-			statuses: []int{400}, phrases: []string{"issuer mismatch"}, wantErr: ErrIssuerMismatch},
-		{name: "missing iss when not advertised", requests: []string{with(func(q url.Values) { q.Del("iss") })},
-			statuses: []int{200}, phrases: []string{"Signed in"}, wantCode: "c0de"},
-		{name: "favicon and a probe, then good",
-			requests: []string{"/favicon.ico", "/callback", "/", with(func(url.Values) {})},
-			statuses: []int{404, 400, 404, 200}, phrases: []string{"not found", "only receives", "not found", "Signed in"}, wantCode: "c0de"},
-		{name: "second callback after success is ignored",
-			requests: []string{with(func(url.Values) {}), with(func(q url.Values) { q.Set("state", "forged") })},
-			statuses: []int{200, 200}, phrases: []string{"Signed in", "already been handled"}, wantCode: "c0de"},
+		}), "", 400, "issuer mismatch"}}, wantErr: ErrIssuerMismatch},
+		{name: "missing iss when advertised", issRequired: true,
+			requests: []request{{with(func(q url.Values) { q.Del("iss") }), "", 400, "issuer mismatch"}}, wantErr: ErrIssuerMismatch},
+		{name: "missing iss when not advertised",
+			requests: []request{{with(func(q url.Values) { q.Del("iss") }), "", 200, "Signed in"}}, wantCode: "c0de"},
+		{name: "favicon and a probe, then good", requests: []request{
+			{"/favicon.ico", "", 404, "not found"}, {"/callback", "", 400, "only receives"}, {"/", "", 404, "not found"}, signedIn},
+			wantCode: "c0de"},
+		{name: "host is compared without case", host: "localhost:1", requests: []request{{ok, "LOCALHOST:1", 200, "Signed in"}}, wantCode: "c0de"},
+		{name: "second callback after success is ignored", requests: []request{
+			signedIn, {with(func(q url.Values) { q.Set("code", "again") }), "", 200, "already been handled"},
+			foreign(with(func(q url.Values) { q.Set("state", "forged") }))}, wantCode: "c0de", noticed: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			results := make(chan response, 1)
+			var notice syncBuffer
 			c := &catcher{
 				path:    "/callback",
+				host:    "127.0.0.1:1",
 				check:   checker{state: "s1", issuer: issuer, issRequired: tt.issRequired},
 				results: results,
 				quit:    make(chan struct{}),
+				notice:  &notice,
+			}
+			if tt.host != "" {
+				c.host = tt.host
 			}
 			var got *response
-			for i, target := range tt.requests {
+			for i, rq := range tt.requests {
 				rec := httptest.NewRecorder()
+				req := httptest.NewRequest(http.MethodGet, "http://127.0.0.1:1"+rq.target, nil)
+				if rq.host != "" {
+					req.Host = rq.host
+				}
 				done := make(chan struct{})
 				go func() {
 					defer close(done)
-					c.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://127.0.0.1:1"+target, nil))
+					c.ServeHTTP(rec, req)
 				}()
 				// Play the flow: take the response, let the exchange succeed.
 				take := func(r response) {
@@ -102,11 +135,11 @@ func TestCallbackHandler(t *testing.T) {
 					take(r)
 				default:
 				}
-				if rec.Code != tt.statuses[i] {
-					t.Errorf("request %d %s: status %d, want %d", i, target, rec.Code, tt.statuses[i])
+				if rec.Code != rq.status {
+					t.Errorf("request %d %s (Host %s): status %d, want %d", i, rq.target, req.Host, rec.Code, rq.status)
 				}
-				if body := rec.Body.String(); !strings.Contains(body, tt.phrases[i]) {
-					t.Errorf("request %d %s: page lacks %q:\n%s", i, target, tt.phrases[i], body)
+				if body := rec.Body.String(); !strings.Contains(body, rq.phrase) {
+					t.Errorf("request %d %s: page lacks %q:\n%s", i, rq.target, rq.phrase, body)
 				}
 			}
 			if got == nil {
@@ -127,6 +160,10 @@ func TestCallbackHandler(t *testing.T) {
 			if got.err != nil && strings.Contains(got.err.Error(), "c0de") {
 				t.Errorf("error %q shows the code", got.err)
 			}
+			n := strings.Count(notice.String(), "Ignored a redirect that does not belong to this sign-in")
+			if want := map[bool]int{true: 1}[tt.noticed]; n != want {
+				t.Errorf("terminal told %d times of an ignored redirect, want %d:\n%s", n, want, notice.String())
+			}
 		})
 	}
 }
@@ -135,7 +172,7 @@ func TestCallbackHandler(t *testing.T) {
 // when the code exchange afterwards fails.
 func TestCallbackPageShowsExchangeFailure(t *testing.T) {
 	results := make(chan response, 1)
-	c := &catcher{path: "/cb", check: checker{state: "s"}, results: results, quit: make(chan struct{})}
+	c := &catcher{path: "/cb", host: "example.com", check: checker{state: "s"}, results: results, quit: make(chan struct{})}
 	go func() {
 		r := <-results
 		r.reply <- &ProviderError{Code: "invalid_grant", Description: "code expired"}
@@ -173,7 +210,7 @@ func TestParsePasted(t *testing.T) {
 // does not use up the login's one response.
 func TestCallbackHeadDoesNotEndLogin(t *testing.T) {
 	results := make(chan response, 1)
-	c := &catcher{path: "/callback", check: checker{state: "s"}, results: results, quit: make(chan struct{})}
+	c := &catcher{path: "/callback", host: "example.com", check: checker{state: "s"}, results: results, quit: make(chan struct{})}
 	rec := httptest.NewRecorder()
 	c.ServeHTTP(rec, httptest.NewRequest(http.MethodHead, "/callback?code=x&state=s", nil))
 	if rec.Code != http.StatusMethodNotAllowed || len(results) != 0 || !c.claim() {

@@ -54,7 +54,9 @@ type Options struct {
 
 	// RedirectHost is the host of the redirect URI and the address the
 	// listener binds: "127.0.0.1" (default), "localhost" (binds 127.0.0.1
-	// and, where available, ::1 on the same port) or "[::1]".
+	// and ::1 on the same port, ::1 only where the machine has IPv6) or
+	// "[::1]". Requests whose Host header is not the redirect URI's host
+	// and port are refused.
 	RedirectHost string
 	// Port is the listener's port; 0 picks a free one.
 	Port int
@@ -149,15 +151,13 @@ type IDClaims struct {
 var (
 	// ErrTimeout: the user did not finish within Options.Timeout.
 	ErrTimeout = errors.New("login timed out")
-	// ErrStateMismatch: a callback or pasted URL carried a `state` this
-	// login did not issue (a forged or stale redirect).
-	ErrStateMismatch = errors.New("state mismatch: the redirect does not belong to this login")
 	// ErrIssuerMismatch: the authorization response's `iss` was not the
 	// expected issuer, or was missing though the provider advertises it
 	// (RFC 9207 mix-up defence). No code was exchanged.
 	ErrIssuerMismatch = errors.New("issuer mismatch in the authorization response")
-	// ErrPortBusy: the requested listener port is in use. The error is a
-	// *PortBusyError naming the port.
+	// ErrPortBusy: the listener's port is in use, on 127.0.0.1 or (for
+	// redirect host localhost) on ::1. The error is a *PortBusyError
+	// naming the address and port.
 	ErrPortBusy = errors.New("port in use")
 	// ErrIDToken: the ID token was missing or failed verification.
 	ErrIDToken = errors.New("invalid ID token")
@@ -175,15 +175,20 @@ var (
 // endpoint: provider.Error, whose message is one printable line.
 type ProviderError = provider.Error
 
-// PortBusyError reports that the listener could not bind its port.
+// PortBusyError reports that the listener could not bind its port because
+// another program holds it.
 type PortBusyError struct {
-	Host string
+	Host string // the address: "127.0.0.1" or "::1"
 	Port int
 }
 
 // Error names the busy address and port.
 func (e *PortBusyError) Error() string {
-	return fmt.Sprintf("port %d on %s is already in use; choose another with --port, or 0 for any free port", e.Port, e.Host)
+	host := e.Host
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return fmt.Sprintf("port %d on %s is already in use; choose another with --port, or 0 for any free port", e.Port, host)
 }
 
 // Is reports ErrPortBusy.

@@ -109,13 +109,50 @@ func TestRealProviderBrowserLogin(t *testing.T) {
 		}
 	})
 
+	// A response with another state is refused with a page and the login
+	// waits on: the browser's real response then completes it, and only
+	// that code is exchanged.
+	t.Run(string(testbrowser.ForgeState), func(t *testing.T) {
+		if err := idp.Reset(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var stderr syncBuffer
+		o := realOptions(t, idp, &stderr)
+		forged := make(chan testbrowser.Result, 1)
+		o.Open = func(ctx context.Context, u string) error {
+			page, err := testbrowser.Visit(ctx, nil, u, testbrowser.ForgeState)
+			forged <- page
+			if err != nil {
+				return err
+			}
+			_, err = testbrowser.Visit(ctx, nil, u, testbrowser.Follow)
+			return err
+		}
+		res, err := login.Browser(ctx, o)
+		if err != nil {
+			t.Fatalf("%v\nstderr:\n%s", err, stderr.String())
+		}
+		if res.Claims.Subject != testidp.Subject {
+			t.Errorf("claims %+v", res.Claims)
+		}
+		if page := <-forged; page.Status != 400 || !strings.Contains(page.Text, "does not belong") {
+			t.Errorf("forged callback: page %d %q", page.Status, page.Text)
+		}
+		st, err := idp.Stats(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.AuthorizationCode != 1 {
+			t.Errorf("%d code exchanges reached the provider, want 1", st.AuthorizationCode)
+		}
+	})
+
 	refused := []struct {
 		mode testbrowser.Mode
 		want error
 	}{
 		{testbrowser.ForeignIss, login.ErrIssuerMismatch},
 		{testbrowser.DropIss, login.ErrIssuerMismatch},
-		{testbrowser.ForgeState, login.ErrStateMismatch},
 		{testbrowser.Deny, &login.ProviderError{Code: "access_denied"}},
 	}
 	for _, tt := range refused {

@@ -24,6 +24,10 @@ var ErrInsecureHTTP = errors.New("refusing to send a bearer token over plain htt
 // A request with a body can be sent again only if it has GetBody (as
 // http.NewRequest sets for in-memory bodies); otherwise the first 401 is
 // returned.
+//
+// A request that already carries an Authorization header holds the
+// caller's own credential: it is sent through Base as it is, with no token
+// read, attached or refreshed.
 type Transport struct {
 	Source *Source
 	// Base sends the requests; nil means http.DefaultTransport.
@@ -44,6 +48,9 @@ func (t *Transport) base() http.RoundTripper {
 
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if len(req.Header.Values("Authorization")) > 0 {
+		return t.base().RoundTrip(req)
+	}
 	closeBody := func() {
 		if req.Body != nil {
 			req.Body.Close()

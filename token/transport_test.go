@@ -309,3 +309,30 @@ func TestTransportDoesNotModifyCallersRequest(t *testing.T) {
 		t.Errorf("caller's request now has Authorization %q", h)
 	}
 }
+
+// TestTransportKeepsCallersAuthorization: a request that carries its own
+// Authorization (even an empty one) is sent as it is: no token is read,
+// attached or refreshed, and a 401 is the caller's, not retried.
+func TestTransportKeepsCallersAuthorization(t *testing.T) {
+	for _, own := range []string{"Basic dXNlcjpwdw==", "Bearer mine", ""} {
+		t.Run(own, func(t *testing.T) {
+			p := newIdP(t, rotating)
+			store := keychaintest.New()
+			put(t, store, cred("AT0", "RT0", time.Now().Add(-time.Minute))) // would need a refresh
+			a := newAPI(t, "AT0", "AT1")
+			req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, a.srv.URL, nil)
+			req.Header["Authorization"] = []string{own}
+			resp, err := transport(source(store, p)).Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if calls := a.got(); resp.StatusCode != 401 || len(calls) != 1 || calls[0].Auth != own {
+				t.Errorf("status %d, API got %+v; want one request with %q and its 401", resp.StatusCode, calls, own)
+			}
+			if p.count() != 0 {
+				t.Errorf("%d token requests; want none", p.count())
+			}
+		})
+	}
+}

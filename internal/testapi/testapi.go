@@ -10,7 +10,9 @@
 //	ANY  /echo              auth; 200 {"method", "content_type", "query", "body"}
 //	GET  /status/{code}     auth; answers with that status and {"status": code}
 //	GET  /redirect?to=URL   no auth; 302 (or &code=301|303|307|308) to URL
-//	GET  /seen              no auth; {"authorization": bool}: was an Authorization header sent
+//	GET  /seen              no auth; {"authorization": bool, "authorization_sha256": hex}: was an
+//	                        Authorization header sent, and the SHA-256 of its values (joined by
+//	                        newlines; "" when none), so a test can tell which without seeing it
 //	POST /test/refuse       form token=T: refuse T from now on; current=1: refuse the next token seen
 //	POST /test/refuse-all   refuse every token
 //	POST /test/reset        accept tokens again and zero the stats
@@ -355,7 +357,12 @@ func redirect(w http.ResponseWriter, r *http.Request) {
 }
 
 func seen(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]bool{"authorization": r.Header.Get("Authorization") != ""})
+	vals := r.Header.Values("Authorization")
+	sum := ""
+	if len(vals) > 0 {
+		sum = fmt.Sprintf("%x", sha256.Sum256([]byte(strings.Join(vals, "\n"))))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"authorization": r.Header.Get("Authorization") != "", "authorization_sha256": sum})
 }
 
 func (a *API) refuse(w http.ResponseWriter, r *http.Request) {
