@@ -8,8 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
+
+	"github.com/authctl/authctl/internal/atomicfile"
 )
 
 // file keeps one secret per file, for --insecure-storage.
@@ -93,7 +94,7 @@ func (f *file) checkPrivate(fh *os.File) error {
 }
 
 // Set replaces dir/<account> atomically.
-func (f *file) Set(ctx context.Context, account string, secret []byte) (err error) {
+func (f *file) Set(ctx context.Context, account string, secret []byte) error {
 	p, err := f.path(account)
 	if err != nil {
 		return err
@@ -107,41 +108,10 @@ func (f *file) Set(ctx context.Context, account string, secret []byte) (err erro
 	if err := os.Chmod(f.dir, 0o700); err != nil {
 		return fmt.Errorf("restrict credential directory: %w", err)
 	}
-	tmp, err := os.CreateTemp(f.dir, ".tmp-*") // mode 0600
-	if err != nil {
+	if err := atomicfile.WritePrivate(p, secret, 0o600); err != nil {
 		return fmt.Errorf("write credential file: %w", err)
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err := tmp.Write(secret); err != nil {
-		return fmt.Errorf("write credential file: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("write credential file: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write credential file: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), p); err != nil {
-		return fmt.Errorf("write credential file: %w", err)
-	}
-	syncDir(f.dir)
 	return nil
-}
-
-// syncDir makes a rename durable where the OS allows syncing a directory.
-func syncDir(dir string) {
-	if runtime.GOOS == "windows" {
-		return
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 }
 
 // Delete removes dir/<account>; a missing file is not an error.

@@ -33,13 +33,11 @@ type checker struct {
 	issRequired bool
 }
 
-// issuerIs reports whether iss names the expected issuer: the same string
-// (RFC 9207 compares exactly), or any tenant of a multi-tenant template.
+// issuerIs reports whether iss names the expected issuer, by authctl's
+// one issuer comparison (provider.IssuerMatches): the same string but for
+// a trailing slash, or any tenant of a multi-tenant template.
 func (c checker) issuerIs(iss string) bool {
-	if strings.Contains(c.issuer, provider.TenantPlaceholder) {
-		return provider.IssuerMatches(c.issuer, iss)
-	}
-	return iss == c.issuer
+	return provider.IssuerMatches(c.issuer, iss)
 }
 
 // check returns the code of a valid authorization response, or why it is
@@ -49,7 +47,9 @@ func (c checker) issuerIs(iss string) bool {
 // then iss (RFC 9207, before any code is used), the provider's error, the
 // code; those errors end the login.
 func (c checker) check(q url.Values) (string, error) {
-	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(c.state)) != 1 {
+	// Exactly one state, this login's: a second value could smuggle in
+	// what the first did not say.
+	if len(q["state"]) != 1 || subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(c.state)) != 1 {
 		return "", errForeignState
 	}
 	if iss, ok := q["iss"]; ok {
@@ -63,7 +63,7 @@ func (c checker) check(q url.Values) (string, error) {
 		return "", &ProviderError{Code: e, Description: q.Get("error_description"), URI: q.Get("error_uri")}
 	}
 	code := q.Get("code")
-	if code == "" {
+	if code == "" || len(q["code"]) != 1 {
 		return "", ErrMissingCode
 	}
 	return code, nil

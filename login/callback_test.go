@@ -217,3 +217,19 @@ func TestCallbackHeadDoesNotEndLogin(t *testing.T) {
 		t.Errorf("HEAD: status %d, %d responses delivered", rec.Code, len(results))
 	}
 }
+
+// TestCheckerRefusesRepeatedParameters: a response with two states (the
+// first this login's) or two codes is not taken.
+func TestCheckerRefusesRepeatedParameters(t *testing.T) {
+	c := checker{state: "s1"}
+	for _, raw := range []string{"state=s1&state=other&code=c", "state=other&state=s1&code=c", "state=s1&code=a&code=b"} {
+		q, _ := url.ParseQuery(raw)
+		if code, err := c.check(q); err == nil {
+			t.Errorf("%s: accepted, code %q", raw, code)
+		}
+	}
+	q, _ := url.ParseQuery("state=s1&code=c")
+	if code, err := c.check(q); err != nil || code != "c" {
+		t.Errorf("a plain response: %q, %v", code, err)
+	}
+}

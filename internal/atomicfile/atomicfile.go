@@ -26,7 +26,17 @@ const maxLinks = 40
 // its target is replaced; a link that points nowhere yet is followed to
 // where the file will be. The file keeps its mode when it exists;
 // otherwise it gets perm. The directory must exist.
-func Write(path string, data []byte, perm fs.FileMode) (err error) {
+func Write(path string, data []byte, perm fs.FileMode) error {
+	return write(path, data, perm, true)
+}
+
+// WritePrivate is Write for a file that holds a secret: the new file has
+// mode perm whatever mode the old one had.
+func WritePrivate(path string, data []byte, perm fs.FileMode) error {
+	return write(path, data, perm, false)
+}
+
+func write(path string, data []byte, perm fs.FileMode, keepMode bool) (err error) {
 	target, err := resolve(path)
 	if err != nil {
 		return err
@@ -35,7 +45,9 @@ func Write(path string, data []byte, perm fs.FileMode) (err error) {
 		if !fi.Mode().IsRegular() {
 			return fmt.Errorf("%s is not a regular file", target)
 		}
-		perm = fi.Mode().Perm()
+		if keepMode {
+			perm = fi.Mode().Perm()
+		}
 	}
 	dir := filepath.Dir(target)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(target)+".tmp-*")

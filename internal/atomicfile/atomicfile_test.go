@@ -111,3 +111,18 @@ func assertNoTemp(t *testing.T, dir string) {
 		}
 	}
 }
+
+func TestWritePrivateSetsTheMode(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix modes on Windows")
+	}
+	p := filepath.Join(t.TempDir(), "secret")
+	os.WriteFile(p, []byte("old"), 0o644)
+	os.Chmod(p, 0o644)
+	if err := WritePrivate(p, []byte("new"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600 whatever the old file had", fi.Mode().Perm())
+	}
+}
