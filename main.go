@@ -15,6 +15,7 @@ import (
 	"github.com/pkg/browser"
 
 	"github.com/authctl/authctl/cmd"
+	"github.com/authctl/authctl/tokencache"
 )
 
 // Stamped by release builds with -ldflags "-X main.version=… -X main.commit=… -X main.date=…".
@@ -49,6 +50,12 @@ func withoutSecretsForChildren() func(string) string {
 }
 
 func run() int {
+	// A plain token print is answered from the kernel keyring cache
+	// before anything else is set up (see cmd.PrintCached).
+	cache := tokencache.New()
+	if code, done := printCached(cache); done {
+		return code
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// The first Ctrl-C cancels ctx, and authctl winds down (a refresh under
@@ -74,5 +81,15 @@ func run() int {
 		// (authctl curl bounds API requests with --max-time instead.)
 		HTTPClient: &http.Client{Timeout: 30 * time.Second},
 		Version:    cmd.Version{Version: version, Commit: commit, Date: date}.FromBuildInfo(info, ok),
+		TokenCache: cache,
+	})
+}
+
+// printCached runs cmd.PrintCached with the process's streams and
+// environment.
+func printCached(cache *tokencache.Cache) (int, bool) {
+	return cmd.PrintCached(os.Args[1:], cmd.Deps{
+		Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Environ: os.Environ,
+		GOOS: runtime.GOOS, TokenCache: cache,
 	})
 }

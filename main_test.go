@@ -113,6 +113,7 @@ func setupScript(env *testscript.Env) error {
 		for _, p := range []string{profile, profile + "-b"} {
 			_ = store.Delete(ctx, p)
 		}
+		clearCachedTokens(profile, profile+"-b")
 	})
 	return nil
 }

@@ -115,7 +115,9 @@ func TestCacheFollowsTheCredential(t *testing.T) {
 // longer served.
 func TestCacheDroppedWhenTheRefreshTokenIsRefused(t *testing.T) {
 	ctx := context.Background()
-	p := newIdP(t, func(w http.ResponseWriter, r *http.Request, _ int) { oauthError(w, r, http.StatusBadRequest, "invalid_grant") })
+	p := newIdP(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		oauthError(w, r, http.StatusBadRequest, "invalid_grant")
+	})
 	store := keychaintest.New()
 	mc := &memCache{}
 	src := cachedSource(store, p, mc)
@@ -179,7 +181,9 @@ func (h *hookStore) Delete(ctx context.Context, account string) error {
 func raceChange(t *testing.T, op keychaintest.Op, change func(*token.Source) error) string {
 	t.Helper()
 	ctx := context.Background()
-	p := newIdP(t, func(w http.ResponseWriter, r *http.Request, _ int) { oauthError(w, r, http.StatusBadRequest, "invalid_grant") })
+	p := newIdP(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		oauthError(w, r, http.StatusBadRequest, "invalid_grant")
+	})
 	inner := keychaintest.New()
 	put(t, inner, cred("AT0", "RT0", time.Now().Add(time.Hour)))
 	mc := &memCache{}
@@ -238,7 +242,9 @@ func TestRacingReaderNeverRevivesAChangedToken(t *testing.T) {
 // longer served.
 func TestFailedChangeLeavesNoCopy(t *testing.T) {
 	ctx := context.Background()
-	p := newIdP(t, func(w http.ResponseWriter, r *http.Request, _ int) { oauthError(w, r, http.StatusBadRequest, "invalid_grant") })
+	p := newIdP(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		oauthError(w, r, http.StatusBadRequest, "invalid_grant")
+	})
 	for name, change := range map[string]func(*token.Source) error{
 		"save":   func(s *token.Source) error { return s.Save(ctx, cred("AT-new", "RT-new", time.Now().Add(time.Hour))) },
 		"logout": func(s *token.Source) error { _, err := s.Logout(ctx, ""); return err },
