@@ -23,7 +23,7 @@ import (
 // cachedWorld is a world whose runs use the kernel keyring cache, logged
 // in to a profile of its own (selected by $AUTHCTL_PROFILE unless the
 // test unsets it; the config makes it the default profile too).
-func cachedWorld(t *testing.T) (*world, string) {
+func cachedWorld(t testing.TB) (*world, string) {
 	t.Helper()
 	cache := tokencache.New()
 	if err := cache.Available(); err != nil {
@@ -221,5 +221,31 @@ func TestNoCacheForSettingsFromFlags(t *testing.T) {
 	f.accessCache(&Profile{Name: name}, cf, ps, true).Watch()(c)
 	if _, done := w.printCached("token", "print"); !done || w.stdout.String() != "AT-flags\n" {
 		t.Fatalf("control: the selected profile's token was not cached (%v, %q)", done, w.stdout.String())
+	}
+}
+
+// BenchmarkPrintCached measures PrintCached's own work on a hit: the
+// config file read and digested, two keyring searches and reads, the
+// print. Process start-up is what scripts/bench adds on top.
+func BenchmarkPrintCached(b *testing.B) {
+	w, _ := cachedWorld(b)
+	benchPrintCached(b, w, true)
+}
+
+// BenchmarkPrintCachedMiss measures what a miss costs before the full run
+// starts (the promise: under 0.1 ms).
+func BenchmarkPrintCachedMiss(b *testing.B) {
+	w, _ := cachedWorld(b)
+	benchPrintCached(b, w, false)
+}
+
+func benchPrintCached(b *testing.B, w *world, hit bool) {
+	if hit && w.run("token", "print") != 0 {
+		b.Fatalf("token print: %s", w.stderr.String())
+	}
+	for b.Loop() {
+		if _, done := w.printCached("token", "print"); done != hit {
+			b.Fatalf("PrintCached answered %v, want %v", done, hit)
+		}
 	}
 }
