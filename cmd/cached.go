@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/authctl/authctl/configfile"
@@ -84,6 +85,8 @@ type accessCache struct {
 	mayPut bool
 	now    func() time.Time
 	log    func(string, ...any)
+	// unavailable says once, under -v, why there is no cache.
+	unavailable sync.Once
 }
 
 // accessCache returns the cache hooks for p, which the run selected
@@ -154,7 +157,7 @@ func (a *accessCache) Invalidate() {
 
 func (a *accessCache) logErr(err error) {
 	if errors.Is(err, tokencache.ErrUnavailable) {
-		a.log("no access-token cache: %v", err)
+		a.unavailable.Do(func() { a.log("no access-token cache: %v", err) })
 		return
 	}
 	a.log("access-token cache: %v", err)
