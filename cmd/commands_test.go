@@ -234,6 +234,9 @@ func TestStatusFlagsAndRun(t *testing.T) {
 			b.storeCred("work", &token.Credential{Issuer: "https://idp.example", ClientID: "cli", AccessToken: "AT", RefreshToken: "RT", Expiry: b.now.Add(time.Hour)})
 		}, false, 0, "profile:       work\nissuer:        https://idp.example\nclient:        cli\nlogged in:     yes\naccess token:  expires 2031-05-06T08:08:09Z (in 1h0m0s)\nrefresh token: held\nstorage:       keychaintest\n"},
 		{"not logged in", func(*bench) {}, false, 4, "profile:       work\nissuer:        https://idp.example\nclient:        cli\nlogged in:     no\nstorage:       keychaintest\n"},
+		{"keychain unreadable", func(b *bench) {
+			b.store.SetHook(func(keychaintest.Op, string) error { return errors.New("keychain unavailable: no Secret Service") })
+		}, false, 1, "profile:       work\nissuer:        https://idp.example\nclient:        cli\nlogged in:     unknown (read credential: keychain unavailable: no Secret Service)\nstorage:       keychaintest\n"},
 		{"json", func(b *bench) {
 			b.storeCred("work", &token.Credential{Issuer: "https://idp.example", ClientID: "cli", AccessToken: "AT", Expiry: b.now.Add(-time.Minute)})
 		}, true, 4, "{\n  \"profile\": \"work\",\n  \"issuer\": \"https://idp.example\",\n  \"client_id\": \"cli\",\n  \"logged_in\": false,\n  \"access_token_expiry\": \"2031-05-06T07:07:09Z\",\n  \"access_token_expired\": true,\n  \"refresh_token\": false,\n  \"storage\": \"keychaintest\",\n  \"reason\": \"the access token has expired and there is no refresh token\"\n}\n"},
@@ -244,7 +247,11 @@ func TestStatusFlagsAndRun(t *testing.T) {
 			b.env["AUTHCTL_PROFILE"] = "work"
 			tt.setup(b)
 			opts := &StatusOptions{IO: b.factory().IO(), Profile: b.profile(), Now: func() time.Time { return b.now }, JSON: tt.json}
-			b.assertRun(statusRun(context.Background(), opts), tt.code, tt.stdout, "")
+			stderr := ""
+			if tt.code == 1 {
+				stderr = "authctl: cannot tell whether profile \"work\" is logged in: read credential: keychain unavailable: no Secret Service\n"
+			}
+			b.assertRun(statusRun(context.Background(), opts), tt.code, tt.stdout, stderr)
 		})
 	}
 }
@@ -566,4 +573,45 @@ func decodeStored(t *testing.T, b *bench, profile string) *token.Credential {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// TestHelpFitsInEightyColumns renders the help of every command and topic
+// and checks that no line is wider than 80 columns.
+func TestHelpFitsInEightyColumns(t *testing.T) {
+	b := newBench(t, "")
+	root := NewCmdRoot(b.factory())
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		var out bytes.Buffer
+		c.SetOut(&out)
+		c.InitDefaultHelpFlag()
+		if err := c.Help(); err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(out.String(), "\n") {
+			if n := len([]rune(line)); n > helpWidth {
+				t.Errorf("%s --help: a line of %d columns: %q", c.CommandPath(), n, line)
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+}
+
+func TestUnknownTopicsAndSubcommands(t *testing.T) {
+	tests := []struct{ args, want string }{
+		{"help environmnet", `unknown help topic "environmnet" for "authctl"; did you mean "authctl help environment"?`},
+		{"token show", `unknown command "show" for "authctl token"; did you mean "authctl token print"?`},
+		{"profile lst", `unknown command "lst" for "authctl profile"; did you mean "authctl profile list"?`},
+		{"tokn", `unknown command "tokn" for "authctl"; did you mean "authctl token"?`},
+	}
+	for _, tt := range tests {
+		b := newBench(t, "")
+		code := Main(context.Background(), strings.Fields(tt.args), b.factory().deps)
+		if code != exitUsage || b.out.Len() != 0 || !strings.Contains(b.err.String(), tt.want) || strings.Count(b.err.String(), "\n") != 1 {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want exit 2 and one line with %q", tt.args, code, b.out.String(), b.err.String(), tt.want)
+		}
+	}
 }

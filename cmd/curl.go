@@ -41,7 +41,8 @@ Supported curl flags: -X/--request, -H/--header, -d/--data, --data-raw,
 token over plain http to a non-loopback host. For anything else:
   ` + curl.Fallback,
 		Example: `  authctl curl https://api.example.com/v1/items
-  authctl curl -sSf -X POST -H 'Content-Type: application/json' -d @item.json https://api.example.com/v1/items
+  authctl curl -sSf -X POST -H 'Content-Type: application/json' \
+    -d @item.json https://api.example.com/v1/items
   authctl -p work curl /v1/items     # with base_url set in the profile`,
 		DisableFlagParsing: true,
 		RunE: func(c *cobra.Command, args []string) error {

@@ -46,7 +46,7 @@ func NewCmdLogin(f *Factory, runF func(context.Context, *LoginOptions) error) *c
 	opts := &LoginOptions{IO: f.IO(), Now: f.Now, Log: f.Log, Getenv: f.deps.Getenv}
 	c := &cobra.Command{
 		Use:   "login",
-		Short: "Log in with the system browser (authorization code + PKCE) and store the credential",
+		Short: "Log in in the browser (code flow + PKCE); store the credential",
 		Long: `Log in with the system browser: authorization code with PKCE (S256), the code
 caught on a loopback redirect (http://127.0.0.1:PORT/callback). The refresh
 token goes to the OS keychain. Settings given as flags are saved to the
@@ -61,7 +61,8 @@ GitHub) gets it from $AUTHCTL_CLIENT_SECRET, never from a flag: it is kept
 in the keychain with the credential for refreshes and logout, so later
 logins to the same issuer and client need not set it again.`,
 		Example: `  authctl login --issuer https://id.example.com --client-id authctl
-  authctl login -p work --issuer https://login.example.org/realm --client-id cli --scopes openid,offline_access,email
+  authctl login -p work --issuer https://login.example.org/realm \
+    --client-id cli --scopes openid,offline_access,email
   authctl login --device`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {

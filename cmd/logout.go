@@ -39,7 +39,7 @@ func NewCmdLogout(f *Factory, runF func(context.Context, *LogoutOptions) error) 
 	var all bool
 	c := &cobra.Command{
 		Use:   "logout",
-		Short: "Revoke the profile's tokens at the provider and delete every stored secret",
+		Short: "Revoke the profile's tokens and delete every stored secret",
 		Long: `Revoke the refresh token, then the access token, at the provider's revocation
 endpoint (RFC 7009), then delete the profile's credential and cached
 discovery document. The profile's settings stay in the config file.

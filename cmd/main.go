@@ -69,7 +69,7 @@ func Main(ctx context.Context, args []string, deps Deps) int {
 	if err != nil && !errors.As(err, &usage) && !errors.As(err, &silent) && !f.ran {
 		// cobra failed before any command ran: a wrong flag, argument or
 		// command name.
-		err = &usageError{msg: err.Error() + " (see: " + strings.TrimSpace(c.CommandPath()+" --help") + ")"}
+		err = &usageError{msg: tidyCobraError(err.Error()) + " (see: " + strings.TrimSpace(c.CommandPath()+" --help") + ")"}
 	}
 	interrupted := ctx.Err() != nil
 	if msg := message(err, interrupted); msg != "" {
@@ -102,6 +102,8 @@ Exit codes: 0 ok, 1 failure, 2 usage or config error, 4 login required,
 		PersistentPreRun: func(*cobra.Command, []string) { f.ran = true },
 	}
 	root.SetVersionTemplate("authctl {{.Version}}\n")
+	root.SetUsageTemplate(usageTemplate)
+	root.SetHelpCommand(newCmdHelp(root))
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErrorf("%v (see: %s --help)", err, c.CommandPath())
 	})
@@ -122,6 +124,10 @@ Exit codes: 0 ok, 1 failure, 2 usage or config error, 4 login required,
 		NewCmdVersion(f, nil),
 	)
 	addHelpTopics(root)
+	root.InitDefaultCompletionCmd()
+	if c, _, err := root.Find([]string{"completion"}); err == nil && c != root {
+		rewrapLong(c)
+	}
 	return root
 }
 

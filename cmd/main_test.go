@@ -646,7 +646,7 @@ func TestStatusNotLoggedIn(t *testing.T) {
 			if err := json.Unmarshal(w.stdout.Bytes(), &r); err != nil {
 				t.Fatalf("stdout %q: %v", w.stdout.String(), err)
 			}
-			if r.LoggedIn || r.Reason == "" {
+			if r.LoggedIn == nil || *r.LoggedIn || r.Reason == "" {
 				t.Errorf("report = %+v, want not logged in with a reason", r)
 			}
 		})

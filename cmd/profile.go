@@ -20,7 +20,7 @@ func NewCmdProfile(f *Factory) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "profile",
 		Short: "List, select and remove profiles",
-		Args:  cobra.NoArgs,
+		Args:  noSubcommand,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return usageErrorf("missing subcommand: list, use or remove (see: authctl profile --help)")
 		},
@@ -207,7 +207,7 @@ func NewCmdProfileRemove(f *Factory, runF func(context.Context, *ProfileRemoveOp
 	opts := &ProfileRemoveOptions{IO: f.IO()}
 	return &cobra.Command{
 		Use:   "remove NAME",
-		Short: "Log out of NAME (revoking its tokens) and remove it from the config",
+		Short: "Log out of NAME (revoking its tokens) and remove it",
 		Long: `Log out of profile NAME (revoking its tokens at the provider) and remove its
 settings from the config file. When NAME is the default profile, the config
 is left without a default, and authctl says so.`,

@@ -27,7 +27,7 @@ type statusReport struct {
 	Profile          string `json:"profile"`
 	Issuer           string `json:"issuer"`
 	ClientID         string `json:"client_id"`
-	LoggedIn         bool   `json:"logged_in"`
+	LoggedIn         *bool  `json:"logged_in"` // null: unknown (see Reason)
 	Subject          string `json:"subject,omitempty"`
 	Email            string `json:"email,omitempty"`
 	AccessExpiry     string `json:"access_token_expiry,omitempty"`
@@ -43,7 +43,7 @@ func NewCmdStatus(f *Factory, runF func(context.Context, *StatusOptions) error) 
 	opts := &StatusOptions{IO: f.IO(), Now: f.Now}
 	c := &cobra.Command{
 		Use:   "status",
-		Short: "Show the profile's login state (offline; exit 4 when not logged in)",
+		Short: "Show the profile's login state (offline; exit 4 if logged out)",
 		Long: `Show the profile, issuer, client, whether it is logged in, who (from the
 verified ID token), when the access token expires, whether a refresh token
 is held, and where the credential is stored. Makes no network request.
@@ -74,9 +74,10 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	if p.hasProvider() {
 		cred, lerr = p.Source.Load(ctx)
 	}
+	r.LoggedIn = ptr(false)
 	switch {
 	case lerr == nil:
-		r.LoggedIn = true
+		r.LoggedIn = ptr(true)
 		id := cred.Identity()
 		r.Subject, r.Email = id.Subject, id.Email
 		if !cred.Expiry.IsZero() {
@@ -85,13 +86,14 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 		}
 		r.RefreshTokenHeld = cred.RefreshToken != ""
 		if r.AccessExpired && !r.RefreshTokenHeld {
-			r.LoggedIn = false
+			r.LoggedIn = ptr(false)
 			r.Reason = "the access token has expired and there is no refresh token"
 		}
 	case errors.Is(lerr, token.ErrLoginRequired):
 		r.Reason = lerr.Error()
 	default:
-		return lerr
+		// The keychain cannot be read: show what the config says.
+		r.LoggedIn, r.Reason = nil, lerr.Error()
 	}
 	if opts.JSON {
 		b, _ := json.MarshalIndent(r, "", "  ")
@@ -99,7 +101,10 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	} else {
 		r.write(opts.IO.Out, opts.Now())
 	}
-	if !r.LoggedIn {
+	switch {
+	case r.LoggedIn == nil:
+		return fmt.Errorf("cannot tell whether profile %q is logged in: %w", p.Name, lerr)
+	case !*r.LoggedIn:
 		return &silentError{code: exitLoginRequired}
 	}
 	return nil
@@ -115,7 +120,9 @@ func (r statusReport) write(w io.Writer, now time.Time) {
 	line("issuer", r.Issuer)
 	line("client", r.ClientID)
 	switch {
-	case r.LoggedIn:
+	case r.LoggedIn == nil:
+		line("logged in", "unknown ("+r.Reason+")")
+	case *r.LoggedIn:
 		line("logged in", "yes")
 	case r.Reason == "" || strings.HasPrefix(r.Reason, "not logged in"):
 		line("logged in", "no")
@@ -132,7 +139,7 @@ func (r statusReport) write(w io.Writer, now time.Time) {
 			line("access token", fmt.Sprintf("expired %s", r.AccessExpiry))
 		}
 	}
-	if r.LoggedIn {
+	if r.LoggedIn != nil && *r.LoggedIn {
 		line("refresh token", map[bool]string{true: "held", false: "none (the session ends when the access token expires)"}[r.RefreshTokenHeld])
 	}
 	line("storage", r.Storage)

@@ -32,6 +32,7 @@ func NewCmdToken(f *Factory, runF func(context.Context, *TokenPrintOptions) erro
 	c.Short = "Print a fresh access token (same as token print)"
 	c.Long = "authctl token alone is authctl token print:\n\n" + c.Long
 	c.Example = ""
+	c.Args = noSubcommand
 	c.AddCommand(NewCmdTokenPrint(f, runF))
 	return c
 }
@@ -42,13 +43,15 @@ func NewCmdTokenPrint(f *Factory, runF func(context.Context, *TokenPrintOptions)
 	opts := &TokenPrintOptions{IO: f.IO(), Now: f.Now}
 	var asJSON bool
 	c := &cobra.Command{
-		Use:   "print",
-		Short: "Print a fresh access token on stdout, refreshing it when needed",
+		Use:        "print",
+		SuggestFor: []string{"show", "get", "cat"},
+		Short:      "Print a fresh access token on stdout, refreshing it when needed",
 		Long: `Print a fresh access token on stdout: the token and a newline, nothing else.
 A token that expires within 30s (or --min-ttl) is refreshed first. Never
 opens a browser and never prompts: without a usable credential it exits 4.
 Any number of parallel runs make one refresh request between them.`,
-		Example: `  curl -H @<(authctl token print --format header) https://api.example.com/v1/items
+		Example: `  curl -H @<(authctl token print --format header) https://api.example.com/v1/
+  TOKEN=$(authctl token)
   TOKEN=$(authctl token print -p work --min-ttl 5m)`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
