@@ -124,6 +124,9 @@ Exit codes: 0 ok, 1 failure, 2 usage or config error, 4 login required,
 		NewCmdVersion(f, nil),
 	)
 	addHelpTopics(root)
+	// cobra's completion commands take their output writer when they are
+	// made: set it first, or they write to the process's stdout.
+	root.SetOut(f.deps.Stdout)
 	root.InitDefaultCompletionCmd()
 	if c, _, err := root.Find([]string{"completion"}); err == nil && c != root {
 		rewrapLong(c)
