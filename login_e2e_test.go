@@ -35,8 +35,11 @@ import (
 //	[chromium]  Debian's chromium is installed (missing: false, or an
 //	            error when AUTHCTL_TEST_REQUIRE_REAL=1, so CI cannot skip it)
 //	[ipv6]      the IPv6 loopback [::1] can be bound here
+//	[kernelcache]  see cache_e2e_test.go
 func scriptCondition(cond string) (bool, error) {
 	switch cond {
+	case "kernelcache":
+		return kernelCacheCondition()
 	case "chromium":
 		if _, err := exec.LookPath("chromium"); err != nil {
 			if os.Getenv("AUTHCTL_TEST_REQUIRE_REAL") == "1" {

@@ -18,6 +18,7 @@ import (
 	"github.com/authctl/authctl/cmd"
 	"github.com/authctl/authctl/endpoint"
 	"github.com/authctl/authctl/keychain"
+	"github.com/authctl/authctl/tokencache"
 )
 
 // Stamped by release builds with -ldflags "-X main.version=… -X main.commit=… -X main.date=…".
@@ -55,6 +56,12 @@ func withoutSecretsForChildren() func(string) string {
 // is cmd.Deps.Keychain: nil for the OS keychain (the end-to-end tests pass
 // a file-backed store on machines without one).
 func run(openKeychain func(time.Duration) keychain.Store) int {
+	// A plain token print is answered from the kernel keyring cache
+	// before anything else is set up (see cmd.PrintCached).
+	cache := tokencache.New()
+	if code, done := printCached(cache); done {
+		return code
+	}
 	ctx, stop := interruptible(context.Background())
 	defer stop()
 	// pkg/browser writes what the opener says to its own Stdout: keep
@@ -77,8 +84,18 @@ func run(openKeychain func(time.Duration) keychain.Store) int {
 			Timeout:   30 * time.Second,
 			Transport: endpoint.NewTransport(endpoint.Options{MaxBody: endpoint.MaxProviderBody}),
 		},
-		Version:  cmd.Version{Version: version, Commit: commit, Date: date}.FromBuildInfo(info, ok),
-		Keychain: openKeychain,
+		Version:    cmd.Version{Version: version, Commit: commit, Date: date}.FromBuildInfo(info, ok),
+		Keychain:   openKeychain,
+		TokenCache: cache,
+	})
+}
+
+// printCached runs cmd.PrintCached with the process's streams and
+// environment.
+func printCached(cache *tokencache.Cache) (int, bool) {
+	return cmd.PrintCached(os.Args[1:], cmd.Deps{
+		Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Environ: os.Environ,
+		GOOS: runtime.GOOS, TokenCache: cache,
 	})
 }
 

@@ -103,6 +103,7 @@ func setupScript(env *testscript.Env) string {
 	env.Values["state"] = &scriptState{}
 	env.Setenv("AUTHCTL_PROFILE", profile)
 	env.Setenv("PROFILE", profile)
+	env.Defer(func() { clearCachedTokens(profile, profile+"-b") })
 	return profile
 }
 

@@ -205,11 +205,19 @@ func (f *Factory) Profile(flags *pflag.FlagSet, mayCreate bool) (*Profile, error
 	if err != nil {
 		return nil, err
 	}
-	return f.profileNamed(cf, name, from, flags)
+	return f.resolveProfile(cf, name, from, flags, true)
 }
 
-// profileNamed resolves profile name of cf.
+// profileNamed resolves profile name of cf, which is not the one the run
+// selected (logout --all, profile remove).
 func (f *Factory) profileNamed(cf *configfile.File, name, from string, flags *pflag.FlagSet) (*Profile, error) {
+	return f.resolveProfile(cf, name, from, flags, false)
+}
+
+// resolveProfile resolves profile name of cf; selected says whether the
+// run selected it (--profile, $AUTHCTL_PROFILE, default_profile), so that
+// its token may be cached under the run's selection.
+func (f *Factory) resolveProfile(cf *configfile.File, name, from string, flags *pflag.FlagSet, selected bool) (*Profile, error) {
 	if err := checkProfile(cf, name); err != nil {
 		return nil, err
 	}
@@ -217,11 +225,13 @@ func (f *Factory) profileNamed(cf *configfile.File, name, from string, flags *pf
 	if err != nil {
 		return nil, err
 	}
-	p, err := f.Paths()
+	ps, err := f.Paths()
 	if err != nil {
 		return nil, err
 	}
-	return f.build(p, cf, name, from, r), nil
+	p := f.build(ps, cf, name, from, r)
+	p.Source.Cache = f.accessCache(p, cf, ps, selected)
+	return p, nil
 }
 
 // Profile is the profile a command works on, resolved once before the
@@ -371,8 +381,12 @@ func (p *Profile) flagP() string {
 // WarnInsecure prints the warning every use of file storage carries.
 func (p *Profile) WarnInsecure(w io.Writer) {
 	if p.InsecureStorage {
-		fmt.Fprintf(w, "authctl: warning: profile %q keeps its tokens in a plain file under %s (--insecure-storage), not in the OS keychain\n", p.Name, p.InsecureDir)
+		warnInsecure(w, p.Name, p.InsecureDir)
 	}
+}
+
+func warnInsecure(w io.Writer, profile, dir string) {
+	fmt.Fprintf(w, "authctl: warning: profile %q keeps its tokens in a plain file under %s (--insecure-storage), not in the OS keychain\n", profile, dir)
 }
 
 // RequireLoggedIn is the login-required error for a profile that names no

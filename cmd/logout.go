@@ -25,14 +25,17 @@ type LogoutOptions struct {
 	Orphans []keychain.Store
 	// OrphansWhy says why the config could not be used.
 	OrphansWhy error
-	NoRevoke   bool
-	Log        func(string, ...any)
+	// ClearCached drops the cached access tokens of an account whose
+	// credential was deleted without a profile (orphans).
+	ClearCached func(account string)
+	NoRevoke    bool
+	Log         func(string, ...any)
 }
 
 // NewCmdLogout returns `authctl logout`; runF, when not nil, receives the
 // options instead of logoutRun (tests).
 func NewCmdLogout(f *Factory, runF func(context.Context, *LogoutOptions) error) *cobra.Command {
-	opts := &LogoutOptions{IO: f.IO(), Log: f.Log}
+	opts := &LogoutOptions{IO: f.IO(), Log: f.Log, ClearCached: f.clearCached}
 	var all bool
 	c := &cobra.Command{
 		Use:   "logout",
@@ -157,8 +160,14 @@ func logoutOrphans(ctx context.Context, opts *LogoutOptions) error {
 			continue
 		}
 		for _, n := range names {
+			if opts.ClearCached != nil {
+				opts.ClearCached(n)
+			}
 			if err := st.Delete(ctx, n); err != nil {
 				return fmt.Errorf("delete %s from %s: %w", n, st.Backend(), err)
+			}
+			if opts.ClearCached != nil {
+				opts.ClearCached(n) // and any copy a reader made meanwhile
 			}
 			deleted = append(deleted, n)
 		}

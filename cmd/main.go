@@ -21,6 +21,7 @@ import (
 
 	"github.com/authctl/authctl/keychain"
 	"github.com/authctl/authctl/login"
+	"github.com/authctl/authctl/tokencache"
 )
 
 // Deps are the parts of the world authctl touches. main builds the real
@@ -48,6 +49,9 @@ type Deps struct {
 	Keychain func(timeout time.Duration) keychain.Store
 	// Open overrides the browser opener (tests); nil means login.Opener.
 	Open login.OpenFunc
+	// TokenCache keeps access tokens for PrintCached (the kernel
+	// keyring); nil means no cache.
+	TokenCache *tokencache.Cache
 	// Version describes this build.
 	Version Version
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/authctl/authctl/keychain"
 	"github.com/authctl/authctl/keychain/keychaintest"
 	"github.com/authctl/authctl/token"
+	"github.com/authctl/authctl/tokencache"
 )
 
 // fakeIdP is an httptest provider with a discovery document, a token
@@ -93,6 +94,8 @@ type world struct {
 	stderr bytes.Buffer
 	// environ is what Deps.Environ lists.
 	environ []string
+	// cache is Deps.TokenCache (nil: none).
+	cache *tokencache.Cache
 }
 
 func newWorld(t testing.TB) *world {
@@ -156,6 +159,7 @@ func (w *world) deps() Deps {
 		HTTPClient: w.idp.srv.Client(),
 		Now:        func() time.Time { return w.now },
 		Keychain:   func(time.Duration) keychain.Store { return w.store },
+		TokenCache: w.cache,
 		Version:    Version{Version: "v1.2.3", Commit: "abcdef1234567890", Date: "2031-01-01T00:00:00Z", Go: "go1.26", OS: "linux", Arch: "amd64"},
 	}
 }

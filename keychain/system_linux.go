@@ -69,6 +69,26 @@ func (s *system) get(ctx context.Context, account string) ([]byte, error) {
 		return nil, err
 	}
 	defer conn.Close()
+	v, err := read(ctx, conn, account)
+	if notImplementedYet(err) {
+		// gnome-keyring (42), busy with other clients, now and then
+		// answers a new connection's first calls so; asked again, it
+		// answers. Once: anything else is a real answer.
+		v, err = read(ctx, conn, account)
+	}
+	return v, err
+}
+
+// notImplementedYet reports whether err is gnome-keyring's spurious
+// "Method … is not implemented on interface …" (UnknownMethod), and only
+// that: an UnknownMethod worded otherwise comes from a service that
+// really lacks the method.
+func notImplementedYet(err error) bool {
+	return dbusErrorName(err) == "org.freedesktop.DBus.Error.UnknownMethod" && strings.Contains(err.Error(), "is not implemented")
+}
+
+// read is get's calls on conn.
+func read(ctx context.Context, conn *dbus.Conn, account string) ([]byte, error) {
 	svc := conn.Object(ssName, ssPath)
 
 	// The search and the session do not depend on each other: send both
@@ -136,8 +156,13 @@ func (s *system) Accounts(ctx context.Context) ([]string, error) {
 		}
 		defer conn.Close()
 		var unlocked, locked []dbus.ObjectPath
-		err = conn.Object(ssName, ssPath).CallWithContext(ctx, ssService+".SearchItems", 0,
-			map[string]string{"service": Service}).Store(&unlocked, &locked)
+		search := func() error {
+			return conn.Object(ssName, ssPath).CallWithContext(ctx, ssService+".SearchItems", 0,
+				map[string]string{"service": Service}).Store(&unlocked, &locked)
+		}
+		if err = search(); notImplementedYet(err) {
+			err = search() // as in get
+		}
 		if err != nil {
 			return nil, classify("list", err)
 		}

@@ -64,6 +64,7 @@ func (s *Source) Logout(ctx context.Context, endpoint string) (RevokeResult, err
 		return RevokeResult{}, err
 	}
 	defer unlock()
+	s.ClearCache()
 	c, err := s.loadAny(ctx)
 	if err != nil {
 		return RevokeResult{}, err
@@ -90,6 +91,7 @@ func (s *Source) Logout(ctx context.Context, endpoint string) (RevokeResult, err
 	if err := s.Store.Delete(ctx, s.Account); err != nil {
 		return res, fmt.Errorf("delete credential: %w", err)
 	}
+	s.ClearCache()
 	return res, nil
 }
 

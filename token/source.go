@@ -64,6 +64,9 @@ type Source struct {
 	// caller that gave up waits for a refresh request already sent to be
 	// answered and saved.
 	Finishing func()
+	// Cache, when set, keeps copies of the access token outside the
+	// keychain; Source keeps them exact (see AccessCache).
+	Cache AccessCache
 
 	mu            sync.Mutex
 	flying        *flight // the refresh under way in this process, if any
@@ -133,9 +136,13 @@ func (s *Source) Save(ctx context.Context, c *Credential) error {
 	if err != nil {
 		return err
 	}
+	s.ClearCache()
 	if err := s.Store.Set(ctx, s.Account, b); err != nil {
 		return fmt.Errorf("save credential: %w", err)
 	}
+	// Again: a reader may have cached the old credential meanwhile.
+	s.ClearCache()
+	s.watchCache()(c)
 	return nil
 }
 
@@ -166,11 +173,13 @@ func (s *Source) Replace(ctx context.Context, c *Credential) error {
 // costs one keychain read and no request.
 func (s *Source) Token(ctx context.Context, minTTL time.Duration) (*Credential, error) {
 	minTTL = max(minTTL, DefaultMinTTL)
+	put := s.watchCache()
 	c, err := s.Load(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if c.Fresh(s.now(), minTTL) {
+		put(c)
 		return c, nil
 	}
 	s.logf("access token expires in %s: refreshing", c.TTL(s.now()).Round(time.Second))
@@ -182,6 +191,7 @@ func (s *Source) Token(ctx context.Context, minTTL time.Duration) (*Credential, 
 // process has meanwhile stored a different valid access token, that one is
 // returned and no request is made.
 func (s *Source) Refresh(ctx context.Context, stale string) (*Credential, error) {
+	s.ClearCache()
 	return s.refresh(ctx, stale, DefaultMinTTL)
 }
 
@@ -386,9 +396,11 @@ func (s *Source) rejectedAgain(ctx context.Context, f *flight, used *Credential,
 		return nil, err
 	}
 	if err == nil {
+		s.ClearCache()
 		if derr := s.Store.Delete(ctx, s.Account); derr != nil {
 			return nil, fmt.Errorf("the provider rejected the refresh token, and deleting it failed: %w", derr)
 		}
+		s.ClearCache()
 	}
 	return nil, loginRequired("the provider rejected the refresh token of profile %q (the session ended or was revoked)", s.Account)
 }
