@@ -78,7 +78,6 @@ type accessCache struct {
 	key         tokencache.Key
 	fingerprint string
 	account     string
-	insecureDir string // set for --insecure-storage profiles
 	// mayPut is false where the run's settings are not what a reader
 	// with the same key and fingerprint would resolve (a profile other
 	// than the one selected, settings given as login flags).
@@ -94,7 +93,10 @@ type accessCache struct {
 // profile's copies are only ever invalidated. Nil when the run has no
 // cache.
 func (f *Factory) accessCache(p *Profile, cf *configfile.File, ps paths, mayPut bool) token.AccessCache {
-	if f.deps.TokenCache == nil {
+	if f.deps.TokenCache == nil || p.InsecureStorage {
+		// A credential file is checked (owner, mode) at every read: an
+		// --insecure-storage profile reads it every time rather than
+		// serve a copy past a file other users can read.
 		return nil
 	}
 	var environ []string
@@ -109,9 +111,6 @@ func (f *Factory) accessCache(p *Profile, cf *configfile.File, ps paths, mayPut 
 		mayPut:      mayPut && len(p.FromFlags) == 0,
 		now:         f.Now,
 		log:         f.Log,
-	}
-	if p.InsecureStorage {
-		a.insecureDir = p.InsecureDir
 	}
 	return a
 }
@@ -138,7 +137,7 @@ func (a *accessCache) put(gen tokencache.Generation, c *token.Credential) {
 		return
 	}
 	e := &tokencache.Entry{
-		Account: a.account, Fingerprint: a.fingerprint, InsecureDir: a.insecureDir,
+		Account: a.account, Fingerprint: a.fingerprint,
 		AccessToken: c.AccessToken, TokenType: c.Type(), Expiry: c.Expiry,
 	}
 	if err := a.cache.Put(a.key, gen, e, ttl); err != nil {

@@ -40,9 +40,6 @@ func PrintCached(args []string, deps Deps) (code int, done bool) {
 		logf("%s; reading the keychain", why)
 		return 0, false
 	}
-	if e.InsecureDir != "" {
-		warnInsecure(deps.Stderr, e.Account, e.InsecureDir)
-	}
 	logf("access token of profile %q from the kernel keyring cache", e.Account)
 	t := printable{Type: e.TokenType, Value: e.AccessToken, Expiry: e.Expiry}
 	if err := t.print(deps.Stdout, req.format, now(deps)); err != nil {

@@ -116,14 +116,14 @@ func TestPayloadRefusesWhatCannotBeReadBack(t *testing.T) {
 		{Account: "work", AccessToken: "AT\nfingerprint=x"},
 		{Account: "work", AccessToken: "A T"},
 		{Account: "work\n", AccessToken: "AT"},
-		{Account: "work", AccessToken: "AT", InsecureDir: "/tmp/\x1b[31m"},
+		{Account: "work", AccessToken: "AT", TokenType: "Bearer\x1b[31m"},
 		{Account: "work", AccessToken: ""},
 	} {
 		if _, err := encode(e, "g"); err == nil {
 			t.Errorf("encode(%q) succeeded", e)
 		}
 	}
-	want := &Entry{Account: "work", Fingerprint: "fp", AccessToken: "AT.x-y_z~", TokenType: "DPoP", InsecureDir: "/home/j\u00f6 s", Expiry: time.Unix(1700000000, 5)}
+	want := &Entry{Account: "work", Fingerprint: "fp", AccessToken: "AT.x-y_z~", TokenType: "DPoP", Expiry: time.Unix(1700000000, 5)}
 	b, err := encode(want, "g1")
 	if err != nil {
 		t.Fatal(err)

@@ -63,7 +63,6 @@ func TestPutGet(t *testing.T) {
 		t.Fatalf("Get before Put = %v, want ErrMiss", err)
 	}
 	want := entry(a, "AT-1")
-	want.InsecureDir = "/home/a b/state/authctl/credentials"
 	put(t, c, k, want, time.Minute)
 	got, err := c.Get(k)
 	if err != nil {

@@ -10,11 +10,11 @@ import (
 
 // payloadMagic starts every entry's payload; a reader refuses any other
 // version rather than guess.
-const payloadMagic = "authctl-token-cache 1"
+const payloadMagic = "authctl-token-cache 2"
 
 // payloadFields are the lines after the magic one, in order, each
 // "name=value".
-var payloadFields = []string{"account", "generation", "fingerprint", "type", "expiry", "insecure_dir", "token"}
+var payloadFields = []string{"account", "generation", "fingerprint", "type", "expiry", "token"}
 
 // maxPayload is the most a user key holds (the kernel's limit for the
 // "user" type is 32767 bytes).
@@ -28,11 +28,11 @@ func encode(e *Entry, gen Generation) ([]byte, error) {
 	if !e.Expiry.IsZero() {
 		expiry = strconv.FormatInt(e.Expiry.UnixNano(), 10)
 	}
-	values := []string{e.Account, string(gen), e.Fingerprint, e.TokenType, expiry, e.InsecureDir, e.AccessToken}
+	values := []string{e.Account, string(gen), e.Fingerprint, e.TokenType, expiry, e.AccessToken}
 	var b strings.Builder
 	b.WriteString(payloadMagic)
 	for i, v := range values {
-		if !printable(v, payloadFields[i] == "insecure_dir") {
+		if !printable(v) {
 			return nil, fmt.Errorf("the %s cannot be cached (not printable)", payloadFields[i])
 		}
 		b.WriteString("\n" + payloadFields[i] + "=" + v)
@@ -64,7 +64,7 @@ func decode(payload []byte) (*Entry, Generation, error) {
 	if err != nil {
 		return nil, "", errors.New("the cached entry's expiry is not a number")
 	}
-	e := &Entry{Account: v[0], Fingerprint: v[2], TokenType: v[3], InsecureDir: v[5], AccessToken: v[6]}
+	e := &Entry{Account: v[0], Fingerprint: v[2], TokenType: v[3], AccessToken: v[5]}
 	if nanos != 0 {
 		e.Expiry = time.Unix(0, nanos)
 	}
@@ -75,11 +75,11 @@ func decode(payload []byte) (*Entry, Generation, error) {
 }
 
 // printable reports whether s holds only printable ASCII without spaces
-// (tokens, names, digests) or, for a path, no control characters.
-func printable(s string, path bool) bool {
+// (tokens, names, digests).
+func printable(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c < 0x20 || c == 0x7f || !path && (c == ' ' || c > 0x7e) {
+		if c <= 0x20 || c >= 0x7f {
 			return false
 		}
 	}

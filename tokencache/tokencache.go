@@ -96,9 +96,6 @@ type Entry struct {
 	TokenType   string
 	// Expiry is when the token expires; zero when unknown.
 	Expiry time.Time
-	// InsecureDir is where an --insecure-storage profile keeps its
-	// credential file ("" for the keychain): every use says so.
-	InsecureDir string
 }
 
 // Generation is an account's generation, taken before its credential is
