@@ -32,14 +32,17 @@ var scriptSignals = map[string]os.Signal{
 }
 
 // cmdSignal runs authctl ARGS in the background, waits until the provider
-// has received a request of authctl's (polling its counts, which the
-// command reads first), and then takes STEPS:
+// holds its answer to a request of authctl's (polling its counts of held
+// answers, which the command reads first; set idp slow-refresh or
+// slow-jwks before), and then takes STEPS:
 //
 //	signal WHEN STEPS ARGS...
 //
-// WHEN is "refresh" (the provider has received the refresh request) or
-// "jwks" (it has received a request for its keys: authctl is verifying
-// the refreshed ID token). STEPS, comma-separated, are done in order:
+// WHEN is "refresh" (the provider has rotated the refresh token and holds
+// the answer) or "jwks" (it holds its answer to a request for its keys:
+// authctl is verifying the refreshed ID token). Waiting for the hold, not
+// for the request's arrival, means a later release cannot come before the
+// answer is held and miss it. STEPS, comma-separated, are done in order:
 //
 //	INT, TERM, HUP, QUIT  send authctl that signal
 //	finishing             wait until authctl says "finishing the refresh"
@@ -63,7 +66,7 @@ func cmdSignal(ts *testscript.TestScript, neg bool, args []string) {
 		defer cancel()
 		s, err := idp.Stats(ctx)
 		ts.Check(err)
-		return map[string]int{"refresh": s.RefreshToken, "jwks": s.JWKS}[args[0]]
+		return map[string]int{"refresh": s.HeldRefresh, "jwks": s.HeldJWKS}[args[0]]
 	}
 	before := count()
 	p := startAuthctl(ts, args[2:])
@@ -80,11 +83,11 @@ func cmdSignal(ts *testscript.TestScript, neg bool, args []string) {
 	for count() == before {
 		select {
 		case <-exited:
-			fail("authctl exited before the provider saw its %s request", args[0])
+			fail("authctl exited before the provider held its answer to a %s request", args[0])
 		default:
 		}
 		if time.Now().After(deadline) {
-			fail("the provider saw no %s request within %s", args[0], signalWait)
+			fail("the provider held no answer to a %s request within %s (set idp slow-%s first)", args[0], signalWait, args[0])
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

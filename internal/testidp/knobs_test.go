@@ -53,7 +53,7 @@ func TestSlowRefreshRotatesAndAnswersOnRelease(t *testing.T) {
 		next, err := refresh(cfg, tok.RefreshToken)
 		held <- result{next, err}
 	}()
-	waitStats(t, idp, func(s testidp.Stats) bool { return s.RefreshToken == 1 })
+	waitStats(t, idp, func(s testidp.Stats) bool { return s.RefreshToken == 1 && s.HeldRefresh == 1 })
 	select {
 	case r := <-held:
 		t.Fatalf("refresh answered while held: %v", r.err)
@@ -90,7 +90,7 @@ func TestSlowJWKSAnswersOnRelease(t *testing.T) {
 		}
 		held <- err
 	}()
-	waitStats(t, idp, func(s testidp.Stats) bool { return s.JWKS == 1 })
+	waitStats(t, idp, func(s testidp.Stats) bool { return s.JWKS == 1 && s.HeldJWKS == 1 })
 	select {
 	case err := <-held:
 		t.Fatalf("JWKS answered while held: %v", err)

@@ -83,6 +83,8 @@ type Stats struct {
 	DeviceAuthorization int `json:"device_authorization"` // device-authorization requests
 	Authorization       int `json:"authorization"`        // authorization-endpoint requests
 	JWKS                int `json:"jwks"`                 // requests for the provider's signing keys
+	HeldRefresh         int `json:"held_refresh"`         // refresh answers SlowRefresh began to hold (a Release after this sends them)
+	HeldJWKS            int `json:"held_jwks"`            // JWKS answers SlowJWKS began to hold
 }
 
 // IdP is a running provider. Close it when done.

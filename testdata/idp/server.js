@@ -84,6 +84,10 @@ function client(id) {
 function newStats() {
   return {
     jwks: 0,
+    // answers held now or before by /test/slow, counted when the hold
+    // begins: a test waits for these before it sends /test/release
+    held_refresh: 0,
+    held_jwks: 0,
     // token endpoint requests by grant_type, failed ones included
     authorization_code: 0,
     refresh_token: 0,
@@ -106,9 +110,11 @@ const knobs = { slowRefresh: 0, slowJWKS: 0, tamper: 'off' };
 // The release functions of the answers held now.
 const held = new Set();
 
-// hold resolves after ms milliseconds, or at the next /test/release.
-function hold(ms) {
+// hold resolves after ms milliseconds, or at the next /test/release; kind
+// ("refresh" or "jwks") names the count of held answers it adds to.
+function hold(ms, kind) {
   if (!ms) return Promise.resolve();
+  stats[`held_${kind}`] += 1;
   return new Promise((resolve) => {
     const release = () => {
       clearTimeout(timer);
@@ -226,13 +232,13 @@ function countRequests(provider) {
         if (knobs.tamper !== 'off' && ctx.body && ctx.body.id_token) {
           ctx.body = { ...ctx.body, id_token: tamperIDToken(ctx.body.id_token) };
         }
-        await hold(knobs.slowRefresh);
+        await hold(knobs.slowRefresh, 'refresh');
       }
       return;
     }
     if (ctx.path === paths.jwks) {
       stats.jwks += 1;
-      await hold(knobs.slowJWKS);
+      await hold(knobs.slowJWKS, 'jwks');
       await next();
       return;
     }
