@@ -23,5 +23,6 @@ require (
 	github.com/danieljoos/wincred v1.2.3 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	github.com/russross/blackfriday/v2 v2.1.0 // indirect
+	golang.org/x/term v0.47.0 // indirect
 	golang.org/x/tools v0.35.0 // indirect
 )

@@ -21,6 +21,9 @@ func addHelpTopics(root *cobra.Command) {
   4    login required: no credential, a credential for another issuer or
        client, or the provider rejected the refresh token (the dead
        credential is then deleted). Run: authctl login
+  5    step-up required: an API refused the token because the login behind
+       it is not strong or recent enough (RFC 9470); the message names the
+       authctl login that satisfies it (authctl curl --step-up runs it)
   22   authctl curl --fail got an HTTP status of 400 or more (as curl);
        curl's 6 (cannot resolve), 7 (cannot connect) and 28 (timeout) too
   130  interrupted (Ctrl-C)

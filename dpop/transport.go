@@ -29,10 +29,10 @@ func (n *Nonces) Get(u *url.URL) string {
 	return n.m[origin(u)]
 }
 
-// Set remembers nonce for u's server. A value that is not a nonce
-// (RFC 9449 §8.1: 1*NQCHAR, here at most maxNonce bytes) is ignored.
+// Set remembers nonce for u's server. A value that is not a nonce (see
+// ValidNonce) is ignored.
 func (n *Nonces) Set(u *url.URL, nonce string) {
-	if !validNonce(nonce) {
+	if !ValidNonce(nonce) {
 		return
 	}
 	n.mu.Lock()
@@ -51,7 +51,7 @@ func origin(u *url.URL) string {
 const maxNonce = 1024
 
 // validNonce reports NQCHAR syntax: printable ASCII but '"' and '\'.
-func validNonce(s string) bool {
+func ValidNonce(s string) bool {
 	if s == "" || len(s) > maxNonce {
 		return false
 	}
@@ -99,7 +99,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	fresh := resp.Header.Get(NonceHeader)
 	nonces.Set(req.URL, fresh)
-	if fresh == "" || fresh == sent || !validNonce(fresh) || !asksForNonce(resp) {
+	if fresh == "" || fresh == sent || !ValidNonce(fresh) || !asksForNonce(resp) {
 		return resp, nil
 	}
 	body := req.Body
