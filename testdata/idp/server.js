@@ -153,7 +153,13 @@ function configuration() {
     jwks: { keys: [{ ...jwk, kid: 'test-rs256', alg: 'RS256', use: 'sig' }] },
     cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
     scopes: ['openid', 'offline_access', 'profile', 'email'],
+    // The claims every ID token may carry (acr and auth_time for step-up:
+    // node-oidc-provider drops acr unless acrValues lists some).
+    acrValues: ['urn:example:pwd', 'urn:example:mfa', 'urn:example:hwk'],
     claims: {
+      acr: null,
+      auth_time: null,
+      sid: null,
       openid: idTokenPadding ? ['sub', 'padding'] : ['sub'],
       email: ['email', 'email_verified'],
       profile: ['name', 'given_name', 'family_name', 'preferred_username'],
