@@ -259,3 +259,19 @@ func TestLoginRefusesDPoPWithoutProviderSupport(t *testing.T) {
 		t.Errorf("the config was written: %v", err)
 	}
 }
+
+func TestStatusShowsTheDPoPKey(t *testing.T) {
+	b := newBench(t, dpopProfile)
+	b.env["AUTHCTL_PROFILE"] = "work"
+	key := b.storeBound("work")
+	opts := StatusOptions{IO: b.factory().IO(), Profile: b.profile(), Now: func() time.Time { return b.now }, JSON: true}
+	if err := statusRun(context.Background(), &opts); err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		JKT string `json:"dpop_jkt"`
+	}
+	if err := json.Unmarshal(b.out.Bytes(), &r); err != nil || r.JKT != key.Thumbprint() {
+		t.Errorf("status %s; want dpop_jkt %s", b.out.String(), key.Thumbprint())
+	}
+}
