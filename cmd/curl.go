@@ -56,7 +56,9 @@ above. -H 'Authorization: ...' sends your own credential instead of the
 token, and -H 'Authorization:' sends none, as in curl. For anything else
 use curl itself, with the header read from a file so that the token stays
 out of its arguments:
-  ` + curl.Fallback,
+  ` + curl.Fallback + `
+or, for a DPoP profile, with the headers of authctl dpop-proof:
+  curl -H @<(authctl dpop-proof --method M --url URL) ...`,
 		Example: `  authctl curl https://api.example.com/v1/items
   authctl curl -sSf -X POST -H 'Content-Type: application/json' \
     -d @item.json https://api.example.com/v1/items
