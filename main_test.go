@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -164,10 +165,14 @@ func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args 
 //
 //	idp start [ACCESS_TTL [VAR]]  start it; sets $ISSUER (or $VAR, for a second provider), $CLIENT_ID,
 //	                         and $SECRET_CLIENT_ID with its $CLIENT_SECRET;
-//	                         $IDP_ID_TOKEN_PADDING=N pads every ID token with N characters
+//	                         $IDP_ID_TOKEN_PADDING=N pads every ID token with N characters;
+//	                         $IDP_DPOP=1 turns DPoP on, with a nonce required in every proof
 //	idp stop                 stop it (a provider that is down)
 //	idp reset                zero its request counts
-//	idp count KIND N         assert the count of KIND (refresh_token, authorization_code, revocation, userinfo, jwks, ...)
+//	idp count KIND N         assert the count of KIND (refresh_token, authorization_code, revocation, userinfo, jwks,
+//	                         dpop_proofs, use_dpop_nonce, ...)
+//	idp bound KIND           assert the provider's introspection of the stored KIND (access_token or refresh_token)
+//	                         says active and bound to the stored DPoP key (cnf.jkt); ! idp bound: active, not bound
 //	idp revoke-refresh       revoke the stored refresh token at the provider, behind authctl's back
 //	idp userinfo FILE        assert the provider accepts the access token in FILE (! idp userinfo: refuses it)
 //	idp slow-refresh DUR     hold each refresh answer (the refresh token already rotated) for DUR; 0s ends it
@@ -194,6 +199,7 @@ func cmdIdP(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Check(err)
 			opts.IDTokenPadding = n
 		}
+		opts.DPoP = ts.Getenv("IDP_DPOP") == "1"
 		var log bytes.Buffer
 		opts.Stderr = &lockedWriter{w: &log}
 		idp, err := testidp.Start(ctx, opts)
@@ -224,7 +230,8 @@ func cmdIdP(ts *testscript.TestScript, neg bool, args []string) {
 			"authorization_code": stats.AuthorizationCode, "refresh_token": stats.RefreshToken,
 			"device_code": stats.DeviceCode, "token": stats.Token, "token_errors": stats.TokenErrors,
 			"revocation": stats.Revocation, "userinfo": stats.Userinfo, "authorization": stats.Authorization,
-			"jwks": stats.JWKS,
+			"jwks": stats.JWKS, "dpop_proofs": stats.DPoPProofs, "use_dpop_nonce": stats.UseDPoPNonce,
+			"introspection": stats.Introspection,
 		}
 		got, ok := counts[args[1]]
 		if !ok {
@@ -248,6 +255,11 @@ func cmdIdP(ts *testscript.TestScript, neg bool, args []string) {
 		if (resp.StatusCode == http.StatusOK) == neg {
 			ts.Fatalf("userinfo answered %s", resp.Status)
 		}
+	case "bound":
+		if len(args) != 2 {
+			ts.Fatalf("usage: idp bound access_token|refresh_token")
+		}
+		idpBound(ts, ctx, st.idp, args[1], neg)
 	case "revoke-refresh":
 		c := loadCred(ts, ts.Getenv("AUTHCTL_PROFILE"))
 		ts.Check(token.Revoke(ctx, nil, st.idp.RevocationURL(), provider.Client{ID: c.ClientID}, c.RefreshToken, "refresh_token"))
@@ -258,11 +270,54 @@ func cmdIdP(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
+// idpBound asserts that the provider reports the stored token of kind as
+// active and, unless neg, bound to the stored DPoP key; with neg, as
+// bound to no key.
+func idpBound(ts *testscript.TestScript, ctx context.Context, idp *testidp.IdP, kind string, neg bool) {
+	c := loadCred(ts, ts.Getenv("AUTHCTL_PROFILE"))
+	tok := map[string]string{"access_token": c.AccessToken, "refresh_token": c.RefreshToken}[kind]
+	if tok == "" {
+		ts.Fatalf("the stored credential has no %s", kind)
+	}
+	res, err := idp.Introspect(ctx, c.ClientID, tok)
+	ts.Check(err)
+	cnf, _ := res["cnf"].(map[string]any)
+	jkt, _ := cnf["jkt"].(string)
+	if res["active"] != true {
+		ts.Fatalf("the provider says the %s is not active: %v", kind, res)
+	}
+	switch {
+	case neg && jkt != "":
+		ts.Fatalf("the provider says the %s is bound to %s", kind, jkt)
+	case neg:
+		return
+	case jkt == "" || jkt != credJKT(ts, c):
+		ts.Fatalf("the provider says the %s is bound to %q, not to the stored key %q", kind, jkt, credJKT(ts, c))
+	}
+	fmt.Fprintf(ts.Stdout(), "%s bound to %s\n", kind, jkt)
+}
+
+// credJKT is the thumbprint of c's DPoP key, or "" when it has none.
+func credJKT(ts *testscript.TestScript, c *token.Credential) string {
+	k, err := c.ProofKey()
+	ts.Check(err)
+	if k == nil {
+		return ""
+	}
+	return k.Thumbprint()
+}
+
 // cmdAPI controls the script's protected test API:
 //
 //	api start [VAR]      start one; sets $API (or $VAR) to its URL
 //	api refuse-next      refuse the next token it sees (the provider still accepts it)
 //	api refuse-all       refuse every token
+//	api dpop-nonce on|off  ask for a DPoP nonce of the API's own in every proof, or stop
+//	api replay FILE      send the access token in FILE to /hello without a proof, as Bearer and as DPoP,
+//	                     and print "api: SCHEME STATUS ERROR" for each (a stolen token replayed)
+//	api send FILE METHOD PATH  send a request to the API with the "Name: value" header lines of FILE (as
+//	                     another HTTP client would with authctl dpop-proof's output) and print
+//	                     "api: STATUS ERROR"
 //	api count FIELD N    assert a request count of testapi.Stats by JSON name
 func cmdAPI(ts *testscript.TestScript, neg bool, args []string) {
 	st := state(ts)
@@ -291,6 +346,32 @@ func cmdAPI(ts *testscript.TestScript, neg bool, args []string) {
 		st.api.RefuseAll()
 	case "reset":
 		st.api.Reset()
+	case "dpop-nonce":
+		if len(args) != 2 || (args[1] != "on" && args[1] != "off") {
+			ts.Fatalf("usage: api dpop-nonce on|off")
+		}
+		st.api.RequireDPoPNonce(args[1] == "on")
+	case "replay":
+		if len(args) != 2 {
+			ts.Fatalf("usage: api replay FILE")
+		}
+		tok := strings.TrimSpace(ts.ReadFile(args[1]))
+		for _, scheme := range []string{"Bearer", "DPoP"} {
+			apiSend(ts, http.MethodGet, st.api.URL()+"/hello", scheme, http.Header{"Authorization": {scheme + " " + tok}})
+		}
+	case "send":
+		if len(args) != 4 {
+			ts.Fatalf("usage: api send FILE METHOD PATH")
+		}
+		h := http.Header{}
+		for _, line := range strings.Split(strings.TrimSpace(ts.ReadFile(args[1])), "\n") {
+			name, value, ok := strings.Cut(line, ": ")
+			if !ok {
+				ts.Fatalf("%s: %q is not a header line", args[1], line)
+			}
+			h.Add(name, value)
+		}
+		apiSend(ts, args[2], st.api.URL()+args[3], "", h)
 	case "count":
 		if len(args) != 3 {
 			ts.Fatalf("usage: api count FIELD N")
@@ -313,7 +394,8 @@ func cmdAPI(ts *testscript.TestScript, neg bool, args []string) {
 // authctl uses (the real keychain, or file mode's store):
 //
 //	cred exists [PROFILE]       assert it is there (! cred exists: that it is not)
-//	cred get FIELD [PROFILE]    print refresh_token, access_token, id_token, client_secret, issuer or client_id
+//	cred get FIELD [PROFILE]    print refresh_token, access_token, id_token, client_secret, issuer, client_id,
+//	                            token_type, dpop_jkt (the thumbprint of the DPoP key) or dpop_d (its private part)
 //	cred len|sum FIELD [PROFILE]  print its length or SHA-256 (for values too big to show)
 func cmdCred(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) == 0 {
@@ -346,7 +428,8 @@ func cmdCred(ts *testscript.TestScript, neg bool, args []string) {
 		c := loadCred(ts, profile)
 		v := map[string]string{
 			"refresh_token": c.RefreshToken, "access_token": c.AccessToken, "id_token": c.IDToken, "client_secret": c.ClientSecret,
-			"issuer": c.Issuer, "client_id": c.ClientID,
+			"issuer": c.Issuer, "client_id": c.ClientID, "token_type": c.TokenType,
+			"dpop_jkt": credJKT(ts, c), "dpop_d": jwkD(c.DPoPKey),
 		}[args[1]]
 		switch args[0] {
 		case "len":
@@ -359,6 +442,15 @@ func cmdCred(ts *testscript.TestScript, neg bool, args []string) {
 	default:
 		ts.Fatalf("unknown cred command %q", args[0])
 	}
+}
+
+// jwkD is the private part ("d") of a stored JWK, or "".
+func jwkD(raw []byte) string {
+	var k struct {
+		D string `json:"d"`
+	}
+	_ = json.Unmarshal(raw, &k)
+	return k.D
 }
 
 func loadCred(ts *testscript.TestScript, profile string) *token.Credential {
@@ -518,14 +610,34 @@ func lookPath(ts *testscript.TestScript, name string) string {
 	return ""
 }
 
-// statField returns the count named name: "unauthorized", "authorized",
-// or a route such as "GET /hello".
+// apiSend sends a request with headers h to the API and prints
+// "api: [LABEL ]STATUS ERROR", the error from the answer's JSON.
+func apiSend(ts *testscript.TestScript, method, u, label string, h http.Header) {
+	req, err := http.NewRequest(method, u, nil)
+	ts.Check(err)
+	req.Header = h
+	resp, err := http.DefaultClient.Do(req)
+	ts.Check(err)
+	var body struct {
+		Error string `json:"error"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if label != "" {
+		label += " "
+	}
+	fmt.Fprintf(ts.Stdout(), "api: %s%d %s\n", label, resp.StatusCode, body.Error)
+}
+
+// statField returns the count named name: a field of testapi.Stats by
+// its JSON name ("unauthorized", "dpop", ...), or a route such as
+// "GET /hello".
 func statField(s testapi.Stats, name string) (int, bool) {
-	switch name {
-	case "unauthorized":
-		return s.Unauthorized, true
-	case "authorized":
-		return s.Authorized, true
+	b, _ := json.Marshal(s)
+	var fields map[string]any
+	_ = json.Unmarshal(b, &fields)
+	if v, ok := fields[name].(float64); ok {
+		return int(v), true
 	}
 	v, ok := s.Routes[name]
 	return v, ok || strings.Contains(name, "/")

@@ -23,6 +23,10 @@ type CurlOptions struct {
 	// origin); Authed sends those that carry it, under the token transport.
 	Plain, Authed http.RoundTripper
 	UserAgent     string
+	// Interactive says whether a person is at the terminal, for --step-up.
+	Interactive bool
+	// StepUpLogin runs the login a step-up asks for (--step-up).
+	StepUpLogin func(ctx context.Context, e *token.StepUpError) error
 }
 
 // NewCmdCurl returns `authctl curl`; runF, when not nil, receives the
@@ -36,15 +40,25 @@ curl would. The token is refreshed when needed; on a 401 authctl refreshes
 once and sends the request once more. The token never appears in the
 process list, in -v output, or on a redirect to another host.
 
+A DPoP-bound token (login --dpop) goes as "Authorization: DPoP <token>"
+with a new proof for each request; an API's use_dpop_nonce gets one retry
+with its nonce. An API that asks for a stronger or more recent login
+(RFC 9470: insufficient_user_authentication) gets no refresh: authctl
+names the login that satisfies it and exits 5, or, with --step-up at a
+terminal, runs that login and sends the request once more.
+
 Supported curl flags: -X/--request, -H/--header, -d/--data, --data-raw,
 --data-binary (@file, @-), --json, -i/--include, -I/--head, -s/--silent,
 -S/--show-error, -o/--output, -f/--fail, -L/--location, -v/--verbose,
 --max-time, -w/--write-out, -A/--user-agent. --allow-http-bearer sends the
-token over plain http to a non-loopback host. -H 'Authorization: ...' sends
-your own credential instead of the token, and -H 'Authorization:' sends
-none, as in curl. For anything else use curl itself, with the header read
-from a file so that the token stays out of its arguments:
-  ` + curl.Fallback,
+token over plain http to a non-loopback host; --step-up is described
+above. -H 'Authorization: ...' sends your own credential instead of the
+token, and -H 'Authorization:' sends none, as in curl. For anything else
+use curl itself, with the header read from a file so that the token stays
+out of its arguments:
+  ` + curl.Fallback + `
+or, for a DPoP profile, with the headers of authctl dpop-proof:
+  curl -H @<(authctl dpop-proof --method M --url URL) ...`,
 		Example: `  authctl curl https://api.example.com/v1/items
   authctl curl -sSf -X POST -H 'Content-Type: application/json' \
     -d @item.json https://api.example.com/v1/items
@@ -73,7 +87,8 @@ from a file so that the token stays out of its arguments:
 			if err != nil {
 				return err
 			}
-			opts := &CurlOptions{IO: f.IO(), Profile: p, Curl: co, UserAgent: "authctl/" + f.deps.Version.Version}
+			opts := &CurlOptions{IO: f.IO(), Profile: p, Curl: co, UserAgent: "authctl/" + f.deps.Version.Version, Interactive: f.interactive()}
+			opts.StepUpLogin = func(ctx context.Context, e *token.StepUpError) error { return loginRun(ctx, f.stepUpLogin(p, e)) }
 			opts.Plain, opts.Authed = curlTransports(co.AllowInsecureHTTP)
 			if runF != nil {
 				return runF(c.Context(), opts)
@@ -94,12 +109,16 @@ func curlRun(ctx context.Context, opts *CurlOptions) error {
 	if opts.Curl.Verbose {
 		plain, authed = curl.Verbose(plain, opts.IO.ErrOut), curl.Verbose(authed, opts.IO.ErrOut)
 	}
+	tr := &token.Transport{
+		Source:            p.Source,
+		Base:              authed,
+		AllowInsecureHTTP: opts.Curl.AllowInsecureHTTP,
+	}
+	if opts.Curl.StepUp {
+		tr.StepUp = stepUpHook(opts.IO.ErrOut, p, opts.Interactive, opts.StepUpLogin)
+	}
 	env := curl.Env{
-		Authed: &token.Transport{
-			Source:            p.Source,
-			Base:              authed,
-			AllowInsecureHTTP: opts.Curl.AllowInsecureHTTP,
-		},
+		Authed:    tr,
 		Plain:     plain,
 		Stdin:     opts.IO.In,
 		Stdout:    opts.IO.Out,

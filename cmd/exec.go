@@ -150,6 +150,9 @@ func execEnvironment(ctx context.Context, opts *ExecOptions) ([]string, error) {
 	if err != nil {
 		return nil, needLogin(err, p)
 	}
+	if len(opts.Env) > 0 {
+		warnBound(opts.IO.ErrOut, p, cred)
+	}
 	add := map[string]string{}
 	for _, n := range opts.Env {
 		add[n] = cred.AccessToken

@@ -18,7 +18,10 @@ const (
 	exitFailure       = 1
 	exitUsage         = 2
 	exitLoginRequired = 4
-	exitInterrupted   = 130
+	// exitStepUp: an API asked for a stronger or more recent login than
+	// the token's (RFC 9470); the message names the login to run.
+	exitStepUp      = 5
+	exitInterrupted = 130
 )
 
 // usageError is a wrong flag, argument or configuration: exit 2.
@@ -70,6 +73,7 @@ func exitCode(err error, interrupted bool) int {
 	var silent *silentError
 	var settings *provider.SettingsError
 	var coded *exitError
+	var stepUp *token.StepUpError
 	switch {
 	case err == nil:
 		return exitOK
@@ -85,6 +89,8 @@ func exitCode(err error, interrupted bool) int {
 		return exitUsage
 	case errors.Is(err, token.ErrLoginRequired):
 		return exitLoginRequired
+	case errors.As(err, &stepUp):
+		return exitStepUp
 	default:
 		return exitFailure
 	}

@@ -285,6 +285,7 @@ func (f *Factory) build(ps paths, cf *configfile.File, name, from string, r *res
 		ClientID:      p.ClientID,
 		Scopes:        p.Scopes,
 		AuthParams:    p.AuthParams,
+		DPoP:          p.DPoP,
 		Provider:      p.Metadata,
 		HTTPClient:    p.HTTPClient,
 		Lock:          token.FileLocker{Dir: filepath.Join(ps.State, "locks")},
@@ -420,10 +421,15 @@ func endpointOf(m *provider.Metadata, clientID, secret string) oauth2.Endpoint {
 // needLogin adds the login hint to login-required errors, and to a
 // refresh the provider refused because it did not accept the client
 // (invalid_client: a wrong client ID, or a client secret that changed).
-// The credential stays: the refresh token itself was not refused.
+// The credential stays: the refresh token itself was not refused. An
+// API's step-up request gets the login that satisfies it.
 func needLogin(err error, p *Profile) error {
 	if errors.Is(err, token.ErrLoginRequired) {
 		return withNextStep(err, p.LoginHint())
+	}
+	var stepUp *token.StepUpError
+	if errors.As(err, &stepUp) {
+		return withNextStep(err, "run: "+p.stepUpCommand(stepUp))
 	}
 	var rerr *oauth2.RetrieveError
 	if errors.As(err, &rerr) && rerr.ErrorCode == "invalid_client" {

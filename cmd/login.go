@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/oauth2"
 
+	"github.com/authctl/authctl/dpop"
 	"github.com/authctl/authctl/keychain"
 	"github.com/authctl/authctl/login"
 	"github.com/authctl/authctl/provider"
@@ -156,11 +157,18 @@ func loginRun(ctx context.Context, opts *LoginOptions) error {
 	if err != nil {
 		return err
 	}
-	res, err := signIn(ctx, opts, m, secret)
+	key, err := proofKey(p)
 	if err != nil {
 		return err
 	}
-	cred := newCredential(p, res, secret)
+	res, err := signIn(ctx, opts, m, secret, key)
+	if err != nil {
+		return err
+	}
+	cred, err := newCredential(p, res, secret, key)
+	if err != nil {
+		return err
+	}
 	if err := saveLogin(ctx, opts, p, cred); err != nil {
 		return err
 	}
@@ -248,13 +256,27 @@ func loginEndpoints(ctx context.Context, p *Profile) (*provider.Metadata, error)
 		return nil, usageErrorf("the provider advertises no device authorization endpoint; use --no-browser instead of --device")
 	case !p.Device && m.AuthorizationEndpoint == "":
 		return nil, usageErrorf("the provider has no authorization endpoint: set --auth-url")
+	case p.DPoP && !m.SupportsDPoP():
+		return nil, usageErrorf("the provider at %s does not support DPoP (its discovery lists no dpop_signing_alg_values_supported with ES256); log in with --dpop=false", orDefault(p.Issuer, m.TokenEndpoint))
 	}
 	return &m, nil
 }
 
-// signIn runs the browser or device flow.
-func signIn(ctx context.Context, opts *LoginOptions, m *provider.Metadata, secret string) (*login.Result, error) {
+// proofKey makes the DPoP key a login of p binds the tokens to, or
+// returns nil when p does not ask for DPoP. Each login makes a new one:
+// the key lives and dies with the credential.
+func proofKey(p *Profile) (*dpop.Key, error) {
+	if !p.DPoP {
+		return nil, nil
+	}
+	return dpop.NewKey()
+}
+
+// signIn runs the browser or device flow; key, when set, is the DPoP key
+// the tokens are to be bound to.
+func signIn(ctx context.Context, opts *LoginOptions, m *provider.Metadata, secret string, key *dpop.Key) (*login.Result, error) {
 	lo := flowOptions(opts, m, secret)
+	lo.DPoP = key
 	var res *login.Result
 	var err error
 	if opts.Profile.Device {
@@ -311,8 +333,8 @@ func flowOptions(opts *LoginOptions, m *provider.Metadata, secret string) login.
 }
 
 // newCredential is what a login stores: the tokens, the client secret,
-// and what they were minted for.
-func newCredential(p *Profile, res *login.Result, secret string) *token.Credential {
+// the DPoP key they are bound to, and what they were minted for.
+func newCredential(p *Profile, res *login.Result, secret string, key *dpop.Key) (*token.Credential, error) {
 	cred := token.FromOAuth2(p.Issuer, p.ClientID, res.Token)
 	cred.IDToken = res.IDToken
 	cred.ClientSecret = secret
@@ -320,7 +342,12 @@ func newCredential(p *Profile, res *login.Result, secret string) *token.Credenti
 		cred.Scopes = p.Scopes
 	}
 	cred.Minted = &token.Minted{Scopes: slices.Clone(p.Scopes), AuthParams: maps.Clone(p.AuthParams)}
-	return cred
+	if key != nil {
+		if err := cred.SetProofKey(key); err != nil {
+			return nil, err
+		}
+	}
+	return cred, nil
 }
 
 // saveLogin replaces the stored credential (now that the login has fully
@@ -382,7 +409,14 @@ func reportLogin(opts *LoginOptions, p *Profile, m *provider.Metadata, res *logi
 	if who != "" {
 		who = " as " + safetext.Clean(who, 100)
 	}
-	fmt.Fprintf(opts.IO.ErrOut, "Logged in to %s%s (profile %q).\n", orDefault(p.Issuer, m.TokenEndpoint), who, p.Name)
+	bound := ""
+	if cred.Bound() {
+		bound = ", with tokens bound to a DPoP key kept in the keychain"
+		if p.InsecureStorage {
+			bound = ", with tokens bound to a DPoP key kept with them"
+		}
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "Logged in to %s%s (profile %q)%s.\n", orDefault(p.Issuer, m.TokenEndpoint), who, p.Name, bound)
 	if res.Token.RefreshToken == "" {
 		when := ""
 		if !cred.Expiry.IsZero() {

@@ -97,8 +97,8 @@ scripts and tools: authctl token print, authctl curl URL, authctl exec -- CMD,
 kubectl (authctl setup kubectl) and git (authctl git-credential).
 
 Exit codes: 0 ok, 1 failure, 2 usage or config error, 4 login required,
-22 curl --fail got a status of 400 or more, 130 interrupted
-(see: authctl help exit-codes).`,
+5 an API asks for a stronger login (step-up), 22 curl --fail got a status
+of 400 or more, 130 interrupted (see: authctl help exit-codes).`,
 		SilenceUsage:     true,
 		SilenceErrors:    true,
 		Version:          f.deps.Version.String(),
@@ -120,6 +120,7 @@ Exit codes: 0 ok, 1 failure, 2 usage or config error, 4 login required,
 		NewCmdLogin(f, nil),
 		NewCmdToken(f, nil),
 		NewCmdCurl(f, nil),
+		NewCmdDPoPProof(f, nil),
 		NewCmdLogout(f, nil),
 		NewCmdStatus(f, nil),
 		NewCmdWhoami(f, nil),

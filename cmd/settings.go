@@ -45,6 +45,7 @@ var settings = []setting{
 	{Key: "jwks_url", Flag: "jwks-url", Env: "AUTHCTL_JWKS_URL", Usage: "JWKS URL for ID-token signatures (instead of discovery)"},
 	{Key: "consent_prompt", Flag: "consent-prompt", Env: "AUTHCTL_CONSENT_PROMPT", Default: true, Usage: "with offline_access, send prompt=consent as OIDC Core asks; false where the provider issues refresh tokens without it (Entra ID)"},
 	{Key: "auth_params", Flag: "auth-param", Env: "AUTHCTL_AUTH_PARAMS", Default: map[string]string{}, Usage: "extra authorization request parameters, key=value (repeatable), e.g. audience=https://api.example.com"},
+	{Key: "dpop", Flag: "dpop", Env: "AUTHCTL_DPOP", Default: false, Usage: "bind the tokens to a key kept in the keychain with them (DPoP, RFC 9449), so that a copied token is useless alone"},
 	{Key: "base_url", Flag: "base-url", Env: "AUTHCTL_BASE_URL", Usage: "base URL that authctl curl puts before a URL starting with /"},
 	{Key: "login_on_demand", Flag: "login-on-demand", Env: "AUTHCTL_LOGIN_ON_DEMAND", Default: false, Usage: "let kubectl's exec plugin (token print --format exec-credential) run this login when it is interactive and no credential works"},
 	{Key: "git_username", Flag: "git-username", Env: "AUTHCTL_GIT_USERNAME", Default: "oauth2", Usage: "user name authctl git-credential gives git with the token as password"},
@@ -72,6 +73,7 @@ type Settings struct {
 	JWKSURL         string
 	ConsentPrompt   bool
 	AuthParams      map[string]string
+	DPoP            bool
 	BaseURL         string
 	LoginOnDemand   bool
 	GitUsername     string
@@ -236,6 +238,8 @@ func (s *Settings) set(key string, raw any) error {
 		boolean(&s.ConsentPrompt)
 	case "auth_params":
 		s.AuthParams, err = toParams(raw)
+	case "dpop":
+		boolean(&s.DPoP)
 	case "base_url":
 		str(&s.BaseURL)
 	case "login_on_demand":

@@ -34,8 +34,10 @@ type statusReport struct {
 	AccessExpiry     string `json:"access_token_expiry,omitempty"`
 	AccessExpired    bool   `json:"access_token_expired,omitempty"`
 	RefreshTokenHeld bool   `json:"refresh_token"`
-	Storage          string `json:"storage"`
-	Reason           string `json:"reason,omitempty"`
+	// DPoPJKT is the thumbprint of the DPoP key the tokens are bound to.
+	DPoPJKT string `json:"dpop_jkt,omitempty"`
+	Storage string `json:"storage"`
+	Reason  string `json:"reason,omitempty"`
 
 	// IDTokenRejected says that a refresh returned an ID token that was
 	// refused: Subject and Email are from the earlier, verified one.
@@ -92,6 +94,9 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 			r.AccessExpired = !cred.Expiry.After(opts.Now())
 		}
 		r.RefreshTokenHeld = cred.RefreshToken != ""
+		if k, err := cred.ProofKey(); err == nil && k != nil {
+			r.DPoPJKT = k.Thumbprint()
+		}
 		if r.AccessExpired && !r.RefreshTokenHeld {
 			r.LoggedIn = ptr(false)
 			r.Reason = "the access token has expired and there is no refresh token"
@@ -152,6 +157,9 @@ func (r statusReport) write(w io.Writer, now time.Time) {
 	}
 	if r.LoggedIn != nil && *r.LoggedIn {
 		line("refresh token", map[bool]string{true: "held", false: "none (the session ends when the access token expires)"}[r.RefreshTokenHeld])
+	}
+	if r.DPoPJKT != "" {
+		line("dpop", "tokens bound to the key "+r.DPoPJKT)
 	}
 	line("storage", r.Storage)
 }

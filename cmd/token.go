@@ -142,6 +142,9 @@ func tokenPrintRun(ctx context.Context, opts *TokenPrintOptions) error {
 		return needLogin(err, p)
 	}
 	t := printable{Type: cred.Type(), Value: cred.AccessToken, Expiry: cred.Expiry}
+	if !opts.IDToken {
+		warnBound(opts.IO.ErrOut, p, cred)
+	}
 	if opts.IDToken {
 		if t, err = idTokenOf(ctx, p, cred, opts.MinTTL, opts.Now()); err != nil {
 			return needLogin(err, p)

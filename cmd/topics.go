@@ -21,6 +21,9 @@ func addHelpTopics(root *cobra.Command) {
   4    login required: no credential, a credential for another issuer or
        client, or the provider rejected the refresh token (the dead
        credential is then deleted). Run: authctl login
+  5    step-up required: an API refused the token because the login behind
+       it is not strong or recent enough (RFC 9470); the message names the
+       authctl login that satisfies it (authctl curl --step-up runs it)
   22   authctl curl --fail got an HTTP status of 400 or more (as curl);
        curl's 6 (cannot resolve), 7 (cannot connect) and 28 (timeout) too
   130  interrupted (Ctrl-C)
@@ -42,7 +45,7 @@ with the next step to take where there is one.`,
 			Use:   "storage",
 			Short: "Where authctl keeps credentials, settings and caches",
 			Long: "Where things live:\n\n" + table(13, [][2]string{
-				{"credential", `the OS keychain: macOS Keychain, Windows Credential Manager, or the Secret Service (gnome-keyring, KWallet) on Linux; service "authctl", account = the profile name. It holds the refresh token, the access token and its expiry, the ID token, the issuer and client it belongs to, what the login asked for (scopes, auth_params), and the client secret if login was given one. Credentials too large for one keychain item are split over several, and replaced atomically.`},
+				{"credential", `the OS keychain: macOS Keychain, Windows Credential Manager, or the Secret Service (gnome-keyring, KWallet) on Linux; service "authctl", account = the profile name. It holds the refresh token, the access token and its expiry, the ID token, the issuer and client it belongs to, what the login asked for (scopes, auth_params), the client secret if login was given one, and the private DPoP key the tokens are bound to after login --dpop. Credentials too large for one keychain item are split over several, and replaced atomically.`},
 				{"", "With --insecure-storage (saved with the profile): a 0600 file under $XDG_STATE_HOME/authctl/credentials/, with a warning at every use; a file or directory other users may read or write is refused until chmod 600 (file) or chmod 700 (directory) fixes it."},
 				{"settings", `the config file, never secrets: $AUTHCTL_CONFIG, else $XDG_CONFIG_HOME/authctl/config.yaml, else ~/.config/authctl/config.yaml (%AppData%\authctl\config.yaml on Windows).`},
 				{"locks", "one lock file per profile under $XDG_STATE_HOME/authctl/locks/; held only during a refresh, released by the OS if the process dies."},

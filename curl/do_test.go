@@ -896,3 +896,24 @@ func TestLargeBodyIsNotHeldInMemory(t *testing.T) {
 		t.Errorf("allocated %d MB to move a 50 MB body", alloc>>20)
 	}
 }
+
+func TestVerboseRedactsDPoPProof(t *testing.T) {
+	var out strings.Builder
+	rt := Verbose(roundTripFunc(func(*http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: 200, Status: "200 OK", Proto: "HTTP/1.1", Header: http.Header{}, Body: http.NoBody}, nil
+	}), &out)
+	req, _ := http.NewRequest("GET", "https://api.example/x", nil)
+	req.Header.Set("Authorization", "DPoP the-token")
+	req.Header.Set("DPoP", "eyJ0eXAiOiJkcG9wK2p3dCJ9.eyJodG0iOiJHRVQifQ.c2ln")
+	if _, err := rt.RoundTrip(req); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "> Authorization: DPoP [redacted]\n") || !strings.Contains(out.String(), "> Dpop: [redacted]\n") ||
+		strings.Contains(out.String(), "the-token") || strings.Contains(out.String(), "eyJ") {
+		t.Errorf("-v output:\n%s", out.String())
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

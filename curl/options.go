@@ -56,6 +56,7 @@ type Options struct {
 	Profile           string // --profile/-p: authctl profile (a global flag that arrives here)
 	Config            string // --config: authctl config file (a global flag that arrives here)
 	AllowInsecureHTTP bool   // --allow-http-bearer: allow the token over plain http to a non-loopback host
+	StepUp            bool   // --step-up: when an API asks for a stronger login (RFC 9470), log in and retry
 }
 
 // Header is one -H argument. "Name: value" sets a header, "Name:" removes a
@@ -180,6 +181,7 @@ func specs() []optSpec {
 		{"--profile", 'p', valueOpt, func(o *Options, v string) error { o.Profile = v; return nil }},
 		{"--config", 0, valueOpt, func(o *Options, v string) error { o.Config = v; return nil }},
 		{"--allow-http-bearer", 0, boolOpt, func(o *Options, _ string) error { o.AllowInsecureHTTP = true; return nil }},
+		{"--step-up", 0, boolOpt, func(o *Options, _ string) error { o.StepUp = true; return nil }},
 	}
 }
 

@@ -60,6 +60,7 @@ func TestParse(t *testing.T) {
 		{"profile and config", []string{"-p", "work", "--config", "/tmp/c.yaml", u}, base(func(o *Options) { o.Profile, o.Config = "work", "/tmp/c.yaml" })},
 		{"profile long with =", []string{"--profile=work", u}, base(func(o *Options) { o.Profile = "work" })},
 		{"allow http bearer", []string{"--allow-http-bearer", u}, base(func(o *Options) { o.AllowInsecureHTTP = true })},
+		{"step up", []string{"--step-up", u}, base(func(o *Options) { o.StepUp = true })},
 		{"double dash", []string{"-s", "--", "-weird-but-a-url"}, &Options{URL: "-weird-but-a-url", Silent: true, MaxRedirects: DefaultMaxRedirects}},
 		{"path url", []string{"/v1/items"}, &Options{URL: "/v1/items", MaxRedirects: DefaultMaxRedirects}},
 	}

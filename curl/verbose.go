@@ -13,7 +13,7 @@ import (
 // is printed to w the way curl -v does: "> " before request lines, "< "
 // before response lines, a bare "> " or "< " after the headers. The values
 // of Authorization and Proxy-Authorization are replaced by "[redacted]"
-// (the scheme word, such as "Bearer", is kept). Put it under the token
+// (the scheme word, such as "Bearer", is kept), and so is a DPoP proof. Put it under the token
 // transport so that the headers really sent, the token's included, are
 // the ones shown. Bodies are not printed.
 func Verbose(base http.RoundTripper, w io.Writer) http.RoundTripper {
@@ -98,7 +98,7 @@ func writeHeaderLines(sb *strings.Builder, prefix string, h http.Header) {
 
 func isSecretHeader(k string) bool {
 	k = http.CanonicalHeaderKey(k)
-	return k == "Authorization" || k == "Proxy-Authorization"
+	return k == "Authorization" || k == "Proxy-Authorization" || k == "Dpop"
 }
 
 // redactCredential keeps the scheme word of a credential and hides the rest.

@@ -51,6 +51,10 @@ func Browser(ctx context.Context, o Options) (*Result, error) {
 		nonce = rand.Text()
 		opts = append(opts, oauth2.SetAuthURLParam("nonce", nonce))
 	}
+	if o.DPoP != nil {
+		// Binds the code to the key too (RFC 9449 §10).
+		opts = append(opts, oauth2.SetAuthURLParam("dpop_jkt", o.DPoP.Thumbprint()))
+	}
 	authURL := cfg.AuthCodeURL(state, opts...)
 
 	results := make(chan response, 1)

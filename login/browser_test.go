@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/authctl/authctl/dpop"
 )
 
 func TestBrowserLoginSucceeds(t *testing.T) {
@@ -592,3 +594,82 @@ func assertPortFree(t *testing.T, port string) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestDPoPLogin: with a DPoP key, the authorization request names its
+// thumbprint, the code exchange carries a proof of it, and the provider's
+// DPoP-bound token is taken; a provider that answers with a Bearer token
+// anyway fails the login.
+func TestDPoPLogin(t *testing.T) {
+	key, err := dpop.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFakeIdP(t)
+	f.dpop = true
+	o := f.options()
+	o.DPoP = key
+	var authURL string
+	open := f.browser(nil)
+	o.Open = func(ctx context.Context, u string) error { authURL = u; return open(ctx, u) }
+	res, err := Browser(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Token.TokenType != "DPoP" {
+		t.Errorf("token type %q", res.Token.TokenType)
+	}
+	if got := mustQuery(t, authURL).Get("dpop_jkt"); got != key.Thumbprint() {
+		t.Errorf("dpop_jkt %q; want %q", got, key.Thumbprint())
+	}
+	if jkt, err := proofKey(f.proofs[0]); err != nil || jkt != key.Thumbprint() {
+		t.Errorf("the code exchange's proof: %v, key %s", err, jkt)
+	}
+
+	f.dpop = false // answers Bearer
+	if _, err := Browser(context.Background(), o); !errors.Is(err, ErrNotBound) {
+		t.Errorf("a Bearer token for a DPoP login: %v; want ErrNotBound", err)
+	}
+}
+
+// TestAuthenticationChecks: the ID token's acr must be one of those asked
+// for, and its auth_time within max_age (with a minute's leeway).
+func TestAuthenticationChecks(t *testing.T) {
+	now := time.Now()
+	tests := []struct {
+		name     string
+		acr      string
+		authTime time.Time
+		asked    []string
+		maxAge   time.Duration
+		want     string // "" for success
+	}{
+		{"acr asked and given", "urn:mfa", now, []string{"urn:pwd", "urn:mfa"}, 0, ""},
+		{"acr asked, another given", "urn:pwd", now, []string{"urn:mfa"}, 0, "acr urn:pwd, not urn:mfa"},
+		{"acr asked, none given", "", now, []string{"urn:mfa"}, 0, "no acr"},
+		{"nothing asked", "", time.Time{}, nil, 0, ""},
+		{"fresh enough", "", now.Add(-5 * time.Minute), nil, 5 * time.Minute, ""},
+		{"too old", "", now.Add(-time.Hour), nil, 5 * time.Minute, "more than the max_age of 5m0s"},
+		{"max_age without auth_time", "", time.Time{}, nil, 5 * time.Minute, "no auth_time"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeIdP(t)
+			f.acr, f.authTime = tt.acr, tt.authTime
+			o := f.options()
+			o.ACRValues, o.MaxAge = tt.asked, tt.maxAge
+			res, err := Browser(context.Background(), o)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Claims.ACR != tt.acr {
+					t.Errorf("acr %q", res.Claims.ACR)
+				}
+				return
+			}
+			if !errors.Is(err, ErrAuthentication) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err %v; want ErrAuthentication saying %q", err, tt.want)
+			}
+		})
+	}
+}

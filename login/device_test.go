@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/authctl/authctl/dpop"
 )
 
 func TestDevice(t *testing.T) {
@@ -281,5 +283,28 @@ func TestDeviceShowsOnlyPrintableSafeText(t *testing.T) {
 				t.Errorf("stderr lacks %q:\n%s", tt.shown, out)
 			}
 		})
+	}
+}
+
+// TestDeviceDPoP: the device flow's token request carries a proof too, so
+// the provider binds the tokens.
+func TestDeviceDPoP(t *testing.T) {
+	key, err := dpop.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFakeIdP(t)
+	f.dpop = true
+	o := f.options()
+	o.DPoP = key
+	res, err := Device(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Token.TokenType != "DPoP" {
+		t.Errorf("token type %q; want DPoP", res.Token.TokenType)
+	}
+	if jkt, err := proofKey(f.proofs[len(f.proofs)-1]); err != nil || jkt != key.Thumbprint() {
+		t.Errorf("the device token request's proof: %v, key %s", err, jkt)
 	}
 }

@@ -2,6 +2,7 @@ package login
 
 import (
 	"context"
+	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -47,10 +48,17 @@ type fakeIdP struct {
 	polls         int
 	deviceAuth    []string       // per device authorization request: "basic ID:SECRET", "post SECRET" or "none"
 	deviceFields  map[string]any // replace fields of the device authorization answer
+	acr           string         // the ID token's acr claim, when set
+	authTime      time.Time      // the ID token's auth_time claim, when set
+	// dpop makes the token endpoint bind tokens to the key of a valid
+	// proof (token_type DPoP) and check it against the code's dpop_jkt;
+	// without a proof it issues Bearer tokens.
+	dpop   bool
+	proofs []string // the DPoP header of each token request
 }
 
 type grant struct {
-	challenge, nonce, redirectURI string
+	challenge, nonce, redirectURI, dpopJKT string
 }
 
 func newFakeIdP(t *testing.T) *fakeIdP {
@@ -107,7 +115,7 @@ func (f *fakeIdP) authorize(authURL string, edit func(url.Values)) (string, erro
 	}
 	code := "code-" + rand.Text()
 	f.mu.Lock()
-	f.codes[code] = grant{challenge: q.Get("code_challenge"), nonce: q.Get("nonce"), redirectURI: q.Get("redirect_uri")}
+	f.codes[code] = grant{challenge: q.Get("code_challenge"), nonce: q.Get("nonce"), redirectURI: q.Get("redirect_uri"), dpopJKT: q.Get("dpop_jkt")}
 	f.mu.Unlock()
 	resp := url.Values{"code": {code}, "state": {q.Get("state")}, "iss": {f.issuer}}
 	if edit != nil {
@@ -142,7 +150,8 @@ func (f *fakeIdP) token(w http.ResponseWriter, r *http.Request) {
 	_ = r.ParseForm()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var nonce string
+	var nonce, codeJKT string
+	f.proofs = append(f.proofs, r.Header.Get("DPoP"))
 	switch r.Form.Get("grant_type") {
 	case "authorization_code":
 		f.exchanges++
@@ -160,7 +169,7 @@ func (f *fakeIdP) token(w http.ResponseWriter, r *http.Request) {
 			oauthError(w, "invalid_grant", "redirect_uri mismatch")
 			return
 		}
-		nonce = g.nonce
+		nonce, codeJKT = g.nonce, g.dpopJKT
 	case "urn:ietf:params:oauth:grant-type:device_code":
 		f.polls++
 		switch f.deviceResult {
@@ -180,6 +189,14 @@ func (f *fakeIdP) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := map[string]any{"access_token": "at-" + rand.Text(), "token_type": "Bearer", "expires_in": 3600}
+	if f.dpop && r.Header.Get("DPoP") != "" {
+		jkt, err := proofKey(r.Header.Get("DPoP"))
+		if err != nil || (codeJKT != "" && jkt != codeJKT) {
+			oauthError(w, "invalid_dpop_proof", fmt.Sprint("proof key ", jkt, " code bound to ", codeJKT, ": ", err))
+			return
+		}
+		body["token_type"] = "DPoP"
+	}
 	if !f.noRefresh {
 		body["refresh_token"] = "rt-" + rand.Text()
 	}
@@ -214,6 +231,12 @@ func (f *fakeIdP) idToken(nonce string) string {
 	}
 	if f.tid != "" {
 		claims["tid"] = f.tid
+	}
+	if f.acr != "" {
+		claims["acr"] = f.acr
+	}
+	if !f.authTime.IsZero() {
+		claims["auth_time"] = f.authTime.Unix()
 	}
 	raw, err := jwt.Signed(sig).Claims(claims).Serialize()
 	if err != nil {
@@ -254,6 +277,24 @@ func (f *fakeIdP) exchangeCount() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.exchanges
+}
+
+// proofKey checks a DPoP proof's signature against the key in its header
+// and returns that key's thumbprint.
+func proofKey(proof string) (string, error) {
+	jws, err := jose.ParseSigned(proof, []jose.SignatureAlgorithm{jose.ES256})
+	if err != nil {
+		return "", err
+	}
+	jwk := jws.Signatures[0].Protected.JSONWebKey
+	if jwk == nil {
+		return "", fmt.Errorf("no jwk")
+	}
+	if _, err := jws.Verify(jwk); err != nil {
+		return "", err
+	}
+	sum, err := jwk.Thumbprint(crypto.SHA256)
+	return base64.RawURLEncoding.EncodeToString(sum), err
 }
 
 func oauthError(w http.ResponseWriter, code, desc string) {

@@ -18,7 +18,9 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/authctl/authctl/dpop"
 	"github.com/authctl/authctl/provider"
+	"github.com/authctl/authctl/safetext"
 	"github.com/authctl/authctl/tokenendpoint"
 )
 
@@ -76,6 +78,11 @@ type Options struct {
 	MaxAge time.Duration
 	// ACRValues, when not empty, are sent as `acr_values`.
 	ACRValues []string
+	// DPoP, when set, is the key the tokens are to be bound to (RFC 9449):
+	// the authorization request names its thumbprint (dpop_jkt), every
+	// token request carries a proof of it, and tokens of another type than
+	// DPoP are refused.
+	DPoP *dpop.Key
 	// ExtraParams are added to the authorization (and device
 	// authorization) request, for providers that need more, such as an
 	// `audience`. Parameters the flow sets itself are refused
@@ -168,6 +175,12 @@ var (
 	// ErrBadOptions: the options cannot work (a usage or configuration
 	// error, not a failure of the provider).
 	ErrBadOptions = errors.New("invalid login options")
+	// ErrNotBound: DPoP was asked for, and the provider issued tokens not
+	// bound to the key.
+	ErrNotBound = errors.New("the provider did not bind the tokens to the DPoP key")
+	// ErrAuthentication: the ID token says the sign-in was not what was
+	// asked for (acr_values, max_age).
+	ErrAuthentication = errors.New("the sign-in is not the one asked for")
 )
 
 // ProviderError is an OAuth error reported by the provider, in the
@@ -303,6 +316,7 @@ func (o Options) requestOptions() []oauth2.AuthCodeOption {
 var reservedParams = []string{
 	"client_id", "redirect_uri", "response_type", "scope", "state", "nonce",
 	"code_challenge", "code_challenge_method", "prompt", "max_age", "acr_values",
+	"dpop_jkt",
 }
 
 // client is how the OAuth client authenticates, as OAuth2 says: its ID,
@@ -315,7 +329,8 @@ func (o Options) client() provider.Client {
 // answers from the token and device endpoints go through
 // tokenendpoint.Transport.
 func (o Options) httpContext(ctx context.Context) context.Context {
-	client, _ := tokenendpoint.Client(o.HTTPClient, o.Log)
+	client, te := tokenendpoint.Client(o.HTTPClient, o.Log)
+	te.DPoP = o.DPoP
 	return context.WithValue(ctx, oauth2.HTTPClient, client)
 }
 
@@ -328,13 +343,47 @@ func tokenError(err error) error { return provider.ErrorFrom(err) }
 // refresh token is not an error: the caller warns that the session ends
 // when the access token expires.
 func (o Options) finish(ctx context.Context, tok *oauth2.Token, nonce string) (*Result, error) {
+	if o.DPoP != nil && !strings.EqualFold(tok.TokenType, "DPoP") {
+		return nil, fmt.Errorf("%w: it issued a token of type %q, not DPoP", ErrNotBound, safetext.Clean(tok.TokenType, 40))
+	}
 	res := &Result{Token: tok}
 	if o.wantsOpenID() {
 		raw, claims, err := o.verifyIDToken(ctx, tok, nonce)
 		if err != nil {
 			return nil, err
 		}
+		if err := o.checkAuthentication(claims); err != nil {
+			return nil, err
+		}
 		res.IDToken, res.Claims = raw, claims
 	}
 	return res, nil
+}
+
+// authTimeLeeway allows for the provider's clock and the time between
+// the sign-in and the check.
+const authTimeLeeway = time.Minute
+
+// checkAuthentication checks the ID token's acr and auth_time against
+// ACRValues and MaxAge, the way an API asking for a step-up (RFC 9470)
+// will: the acr must be one of ACRValues, and the authentication no
+// older than MaxAge (OIDC Core §3.1.2.1 makes auth_time required then).
+func (o Options) checkAuthentication(c IDClaims) error {
+	if len(o.ACRValues) > 0 && !slices.Contains(o.ACRValues, c.ACR) {
+		got := "no acr"
+		if c.ACR != "" {
+			got = "acr " + safetext.Clean(c.ACR, 100)
+		}
+		return fmt.Errorf("%w: the provider signed you in with %s, not %s", ErrAuthentication, got, strings.Join(o.ACRValues, " or "))
+	}
+	if o.MaxAge <= 0 {
+		return nil
+	}
+	if c.AuthTime.IsZero() {
+		return fmt.Errorf("%w: max_age was asked for, and the ID token has no auth_time", ErrAuthentication)
+	}
+	if age := o.Now().Sub(c.AuthTime); age > o.MaxAge+authTimeLeeway {
+		return fmt.Errorf("%w: the provider's last sign-in was %s ago, more than the max_age of %s", ErrAuthentication, age.Round(time.Second), o.MaxAge)
+	}
+	return nil
 }

@@ -36,6 +36,9 @@ type Metadata struct {
 	// authorization_response_iss_parameter_supported: when true, every
 	// authorization response must carry an `iss` equal to Issuer.
 	IssParameterSupported bool `json:"authorization_response_iss_parameter_supported,omitempty"`
+	// DPoPSigningAlgs is RFC 9449's dpop_signing_alg_values_supported:
+	// the proof algorithms the provider takes; none means no DPoP.
+	DPoPSigningAlgs []string `json:"dpop_signing_alg_values_supported,omitempty"`
 }
 
 // ErrNoDiscovery means neither discovery document could be found at the
@@ -254,6 +257,10 @@ func (m *Metadata) SupportsS256() bool {
 	}
 	return false
 }
+
+// SupportsDPoP reports whether the provider says it binds tokens to DPoP
+// keys (RFC 9449 §5.1) with proofs signed as authctl signs them (ES256).
+func (m *Metadata) SupportsDPoP() bool { return slices.Contains(m.DPoPSigningAlgs, "ES256") }
 
 // SecretInHeader reports whether a client secret goes in a Basic
 // Authorization header (client_secret_basic) rather than in the form body

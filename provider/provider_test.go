@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -161,6 +162,21 @@ func TestSupportsS256(t *testing.T) {
 	}{{nil, true}, {[]string{"plain"}, false}, {[]string{"plain", "S256"}, true}} {
 		if got := (&Metadata{CodeChallengeMethods: tt.methods}).SupportsS256(); got != tt.want {
 			t.Errorf("SupportsS256(%v) = %v", tt.methods, got)
+		}
+	}
+}
+
+func TestSupportsDPoP(t *testing.T) {
+	var m Metadata
+	if err := json.Unmarshal([]byte(`{"dpop_signing_alg_values_supported":["ES256","EdDSA"]}`), &m); err != nil {
+		t.Fatal(err)
+	}
+	if !m.SupportsDPoP() {
+		t.Error("ES256 listed: no DPoP")
+	}
+	for _, algs := range [][]string{nil, {"EdDSA", "PS256"}} {
+		if (&Metadata{DPoPSigningAlgs: algs}).SupportsDPoP() {
+			t.Errorf("DPoP with %v", algs)
 		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/authctl/authctl/dpop"
 	"github.com/authctl/authctl/tokenendpoint"
 )
 
@@ -46,6 +47,11 @@ type Credential struct {
 	// Minted is what the login asked for. A profile that now asks for
 	// something else needs a new login.
 	Minted *Minted `json:"minted,omitempty"`
+	// DPoPKey, when set, is the private key (a JWK) the tokens are bound
+	// to (RFC 9449): every request with them needs a proof signed by it.
+	// It is a secret like the refresh token, kept with it and deleted
+	// with it.
+	DPoPKey json.RawMessage `json:"dpop_key,omitempty"`
 	// IDTokenRejected, when set, says that a refresh after IDToken was
 	// stored returned an ID token that was not kept, and why: IDToken, and
 	// the identity it names, are then older than the provider's latest
@@ -148,6 +154,37 @@ func normalizeType(t string) string {
 
 // Type returns the token type to put in an Authorization header.
 func (c *Credential) Type() string { return normalizeType(c.TokenType) }
+
+// Bound reports whether the tokens are bound to a DPoP key: the
+// credential holds one.
+func (c *Credential) Bound() bool { return len(c.DPoPKey) > 0 }
+
+// ProofKey returns the DPoP key the tokens are bound to, or nil when they
+// are bearer tokens. A DPoP access token without a key, or a key that
+// cannot be read, is a login-required error: no request can use them.
+func (c *Credential) ProofKey() (*dpop.Key, error) {
+	if !c.Bound() {
+		if c.Type() == dpop.HeaderName && c.AccessToken != "" {
+			return nil, loginRequired("the access token is DPoP-bound, but no DPoP key is stored with it")
+		}
+		return nil, nil
+	}
+	k, err := dpop.ParseKey(c.DPoPKey)
+	if err != nil {
+		return nil, loginRequired("the stored DPoP key cannot be read (%v)", err)
+	}
+	return k, nil
+}
+
+// SetProofKey stores k, the key the tokens are to be bound to.
+func (c *Credential) SetProofKey(k *dpop.Key) error {
+	b, err := k.Marshal()
+	if err != nil {
+		return fmt.Errorf("store the DPoP key: %w", err)
+	}
+	c.DPoPKey = b
+	return nil
+}
 
 // TTL returns how long the access token stays valid at now. A credential
 // with no known expiry is treated as valid for a long time: the provider

@@ -34,6 +34,10 @@ type Source struct {
 	// minted for something else is treated as absent (see Minted).
 	Scopes     []string
 	AuthParams map[string]string
+	// DPoP is what the profile asks for: tokens bound to a DPoP key. A
+	// credential that is bound when the profile asks for bearer tokens, or
+	// the other way round, is treated as absent.
+	DPoP bool
 	// Provider returns the provider's endpoints and the client
 	// authentication methods it takes. It is called only when a refresh or
 	// revocation is needed, so a cached token costs no lookup.
@@ -126,6 +130,9 @@ func (s *Source) Load(ctx context.Context) (*Credential, error) {
 		if why := c.Minted.Differs(s.Scopes, s.AuthParams); why != "" {
 			return nil, loginRequired("%s", why)
 		}
+	}
+	if s.DPoP != c.Bound() {
+		return nil, loginRequired("the profile's dpop setting changed since login (now %t)", s.DPoP)
 	}
 	return c, nil
 }
@@ -340,7 +347,12 @@ func (s *Source) exchange(ctx context.Context, f *flight, c *Credential) (*Crede
 	}
 	ep := oauth2.Endpoint{TokenURL: m.TokenEndpoint, AuthStyle: provider.ClientFor(m, c.ClientID, c.ClientSecret).AuthStyle()}
 	conf := &oauth2.Config{ClientID: c.ClientID, ClientSecret: c.ClientSecret, Endpoint: ep}
+	key, err := c.ProofKey()
+	if err != nil {
+		return nil, err
+	}
 	client, answers := tokenendpoint.Client(s.HTTPClient, s.Log)
+	answers.DPoP = key
 	hctx := context.WithValue(ctx, oauth2.HTTPClient, client)
 	if err := f.send(); err != nil {
 		return nil, err
@@ -353,6 +365,7 @@ func (s *Source) exchange(ctx context.Context, f *flight, c *Credential) (*Crede
 	fresh := FromOAuth2(c.Issuer, c.ClientID, t)
 	fresh.ClientSecret = c.ClientSecret
 	fresh.Minted = c.Minted
+	fresh.DPoPKey = c.DPoPKey
 	if fresh.RefreshToken == "" {
 		fresh.RefreshToken = c.RefreshToken
 	}

@@ -1,12 +1,14 @@
 package token
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"time"
 
+	"github.com/authctl/authctl/dpop"
 	"github.com/authctl/authctl/endpoint"
 )
 
@@ -20,6 +22,11 @@ var ErrInsecureHTTP = errors.New("refusing to send a bearer token over plain htt
 // sends the request once more; a second 401 is returned to the caller as it
 // is, and never deletes the credential (a fresh token refused by an API
 // usually means a wrong audience or scope, not a dead session).
+//
+// A token bound to a DPoP key (RFC 9449) goes as "Authorization: DPoP"
+// with a new proof for each request sent, retries included. A 401 that
+// asks for a step-up (RFC 9470) is not answered with a refresh: see
+// StepUp.
 //
 // A request with a body can be sent again only if it has GetBody (as
 // http.NewRequest sets for in-memory bodies); otherwise the first 401 is
@@ -37,6 +44,14 @@ type Transport struct {
 	// AllowInsecureHTTP permits a token over plain http to any host. By
 	// default only loopback hosts may receive one without TLS.
 	AllowInsecureHTTP bool
+	// StepUp, when set, is called when an API asks for a stronger or more
+	// recent login (a *StepUpError, RFC 9470), which no refresh can give:
+	// it signs the user in as the error asks, and the request is sent once
+	// more with the new credential. When StepUp is nil, or the request
+	// cannot be sent again, the *StepUpError is returned.
+	StepUp func(ctx context.Context, e *StepUpError) error
+
+	nonces dpop.Nonces // the DPoP nonces of the servers seen
 }
 
 func (t *Transport) base() http.RoundTripper {
@@ -66,29 +81,95 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody()
 		return nil, err
 	}
-	resp, err := t.base().RoundTrip(withAuth(req, cred, req.Body))
+	resp, err := t.send(req, cred, req.Body)
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
 	}
-	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
-		return resp, nil
+	stepUp := StepUpFrom(resp)
+	body, ok := bodyAgain(req)
+	if !ok {
+		return refused(resp, stepUp)
 	}
-	body := req.Body
-	if req.GetBody != nil {
-		if body, err = req.GetBody(); err != nil {
-			return resp, nil
-		}
+	discard(resp)
+	if stepUp != nil {
+		cred, err = t.stepUp(ctx, stepUp)
+	} else {
+		cred, err = t.Source.Refresh(ctx, cred.AccessToken)
 	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	cred, err = t.Source.Refresh(ctx, cred.AccessToken)
 	if err != nil {
 		if body != nil {
 			body.Close()
 		}
 		return nil, err
 	}
-	return t.base().RoundTrip(withAuth(req, cred, body))
+	resp, err = t.send(req, cred, body)
+	if err != nil {
+		return nil, err
+	}
+	return refused(resp, StepUpFrom(resp))
+}
+
+// send sends a copy of req with c's access token attached and body; a
+// token bound to a DPoP key goes with a proof of it (see dpop.Transport),
+// which also answers an API's request for a DPoP nonce.
+func (t *Transport) send(req *http.Request, c *Credential, body io.ReadCloser) (*http.Response, error) {
+	key, err := c.ProofKey()
+	if err != nil {
+		if body != nil {
+			body.Close()
+		}
+		return nil, err
+	}
+	rt := t.base()
+	if key != nil {
+		rt = &dpop.Transport{Base: rt, Key: key, Nonces: &t.nonces, Now: t.Source.Now}
+	}
+	return rt.RoundTrip(withAuth(req, c, body))
+}
+
+// stepUp runs the StepUp hook for e and returns the credential of the
+// login it made; without a hook, e is the error.
+func (t *Transport) stepUp(ctx context.Context, e *StepUpError) (*Credential, error) {
+	if t.StepUp == nil {
+		return nil, e
+	}
+	if err := t.StepUp(ctx, e); err != nil {
+		return nil, err
+	}
+	return t.Source.Token(ctx, t.MinTTL)
+}
+
+// bodyAgain returns req's body for sending it once more, and whether it
+// can be (a body without GetBody cannot).
+func bodyAgain(req *http.Request) (io.ReadCloser, bool) {
+	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
+		return nil, false
+	}
+	if req.GetBody == nil {
+		return req.Body, true
+	}
+	body, err := req.GetBody()
+	if err != nil {
+		return nil, false
+	}
+	return body, true
+}
+
+// refused returns resp, unless it asks for a step-up: then the
+// *StepUpError.
+func refused(resp *http.Response, stepUp *StepUpError) (*http.Response, error) {
+	if stepUp == nil {
+		return resp, nil
+	}
+	discard(resp)
+	return nil, stepUp
+}
+
+// discard reads a little of resp's body, so that its connection can be
+// reused, and closes it.
+func discard(resp *http.Response) {
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
 }
 
 // withAuth returns a shallow copy of req with the token attached; the

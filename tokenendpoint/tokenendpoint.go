@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/authctl/authctl/dpop"
 	"github.com/authctl/authctl/safetext"
 )
 
@@ -42,6 +43,11 @@ const maxAnswer = 1 << 20
 //   - records refresh_token, unless the answer names an OAuth error (see
 //     RefreshToken).
 //
+// With DPoP set, every request carries a DPoP proof signed by that key
+// (RFC 9449 §5), so that the provider binds the tokens it issues to it,
+// and a provider's use_dpop_nonce is answered with one retry carrying its
+// nonce (see dpop.Transport).
+//
 // Everything it changes is said through Log. Use a Transport for one
 // exchange (a refresh, a login), not shared between profiles.
 type Transport struct {
@@ -50,9 +56,12 @@ type Transport struct {
 	// Log, when set, receives one line per change to an answer. Never a
 	// token.
 	Log func(format string, args ...any)
+	// DPoP, when set, is the key the tokens are to be bound to.
+	DPoP *dpop.Key
 
 	mu           sync.Mutex
 	refreshToken string
+	nonces       dpop.Nonces
 }
 
 // Client returns a copy of c (nil means http.DefaultClient) whose requests
@@ -89,6 +98,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	base := t.Base
 	if base == nil {
 		base = http.DefaultTransport
+	}
+	if t.DPoP != nil {
+		base = &dpop.Transport{Base: base, Key: t.DPoP, Nonces: &t.nonces}
 	}
 	resp, err := base.RoundTrip(req)
 	if err != nil || resp.StatusCode < 200 || resp.StatusCode > 299 {

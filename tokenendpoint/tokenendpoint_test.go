@@ -2,6 +2,7 @@ package tokenendpoint
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,7 +11,10 @@ import (
 	"testing"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"golang.org/x/oauth2"
+
+	"github.com/authctl/authctl/dpop"
 )
 
 // exchange makes one refresh request to a token endpoint that answers
@@ -160,4 +164,77 @@ func TestErrorAnswerUntouched(t *testing.T) {
 	if tr.RefreshToken() != "" {
 		t.Error("a refresh token was taken from an error answer")
 	}
+}
+
+// With a DPoP key, each token request carries a proof of it, and the
+// provider's use_dpop_nonce is answered with one retry under the nonce:
+// the refresh token is sent twice, but the provider refused the first
+// request before looking at it.
+func TestDPoP(t *testing.T) {
+	key, err := dpop.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var proofs []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		proofs = append(proofs, r.Header.Get("DPoP"))
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("DPoP-Nonce", "nonce-1")
+		if len(proofs) == 1 {
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `{"error":"use_dpop_nonce"}`)
+			return
+		}
+		fmt.Fprint(w, `{"access_token":"AT","token_type":"dpop","refresh_token":"RT2","expires_in":60}`)
+	}))
+	defer srv.Close()
+	client, tr := Client(srv.Client(), nil)
+	tr.DPoP = key
+	conf := &oauth2.Config{ClientID: "cli", Endpoint: oauth2.Endpoint{TokenURL: srv.URL + "/token", AuthStyle: oauth2.AuthStyleInParams}}
+	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, client)
+	tok, err := conf.TokenSource(ctx, &oauth2.Token{RefreshToken: "old", Expiry: time.Unix(1, 0)}).Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.TokenType != "DPoP" || tr.RefreshToken() != "RT2" {
+		t.Errorf("token type %q, refresh token %q", tok.TokenType, tr.RefreshToken())
+	}
+	if len(proofs) != 2 {
+		t.Fatalf("%d requests; want 2", len(proofs))
+	}
+	for i, p := range proofs {
+		jws, err := jose.ParseSigned(p, []jose.SignatureAlgorithm{jose.ES256})
+		if err != nil {
+			t.Fatalf("request %d: proof %q: %v", i+1, p, err)
+		}
+		payload, err := jws.Verify(jws.Signatures[0].Protected.JSONWebKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c struct{ HTM, HTU, Nonce, ATH string }
+		_ = json.Unmarshal(payload, &c)
+		want := struct{ HTM, HTU, Nonce, ATH string }{"POST", srv.URL + "/token", []string{"", "nonce-1"}[i], ""}
+		if c != want {
+			t.Errorf("request %d: proof claims %+v; want %+v", i+1, c, want)
+		}
+	}
+}
+
+// Without a key, no proof.
+func TestNoDPoP(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("DPoP") != "" {
+			t.Error("a proof without a key")
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"access_token":"AT","token_type":"Bearer"}`)
+	}))
+	defer srv.Close()
+	client, _ := Client(srv.Client(), nil)
+	req, _ := http.NewRequest("POST", srv.URL, strings.NewReader("a=b"))
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
 }

@@ -1,12 +1,20 @@
 // Package testapi is a small protected HTTP API for end-to-end tests of
 // "authctl curl": it accepts a bearer token when the provider's userinfo
-// endpoint accepts it, and has switches to refuse tokens the provider still
-// honours (an API that stopped accepting a token; revoking it at the provider
-// would kill the whole grant, see facts.md).
+// endpoint accepts it, and a DPoP-bound token (RFC 9449) with a valid proof
+// of its key, checked by the API itself and with the provider's
+// introspection (see dpop.go). It has switches to refuse tokens the provider
+// still honours (an API that stopped accepting a token; revoking it at the
+// provider would kill the whole grant, see facts.md), to ask for DPoP
+// nonces, and a route that asks for a step-up (RFC 9470).
 //
 // Routes:
 //
-//	GET  /hello             auth; 200 {"sub": "..."} (the userinfo subject)
+//	GET  /hello             auth; 200 {"sub": "..."} (the token's subject)
+//	GET  /stepup?acr=A&max_age=N
+//	                        auth; 200 {"sub", "acr", "auth_time"} when the token's sign-in (from
+//	                        introspection) had acr A and was at most N seconds ago (each when
+//	                        given), else 401 with error="insufficient_user_authentication",
+//	                        acr_values="A", max_age="N"
 //	ANY  /echo              auth; 200 {"method", "content_type", "query", "body"}
 //	GET  /status/{code}     auth; answers with that status and {"status": code}
 //	GET  /redirect?to=URL   no auth; 302 (or &code=301|303|307|308) to URL
@@ -15,11 +23,14 @@
 //	                        newlines; "" when none), so a test can tell which without seeing it
 //	POST /test/refuse       form token=T: refuse T from now on; current=1: refuse the next token seen
 //	POST /test/refuse-all   refuse every token
-//	POST /test/reset        accept tokens again and zero the stats
+//	POST /test/reset        accept tokens again and zero the stats (the nonce switch stays)
+//	POST /test/dpop-nonce   form on=1: ask for a nonce of the API's own in every DPoP proof; on=0: stop
 //	GET  /test/stats        JSON Stats
 //
-// A refused, missing or invalid token gets 401 with
-// WWW-Authenticate: Bearer error="invalid_token", error_description="...".
+// A refused, missing or invalid bearer token gets 401 with
+// WWW-Authenticate: Bearer error="invalid_token", error_description="...";
+// a refused DPoP request gets a DPoP challenge (error invalid_dpop_proof,
+// invalid_token, or use_dpop_nonce with a DPoP-Nonce header).
 // If the provider cannot be asked, the API answers 502. Every authenticated
 // request costs one userinfo request at the provider (nothing is cached).
 package testapi
@@ -49,21 +60,37 @@ type Stats struct {
 	Unauthorized int `json:"unauthorized"`
 	// Authorized counts requests whose token was accepted.
 	Authorized int `json:"authorized"`
+	// DPoP counts requests accepted with a DPoP-bound token and its proof.
+	DPoP int `json:"dpop"`
+	// UseDPoPNonce counts 401 answers asking for a DPoP nonce.
+	UseDPoPNonce int `json:"use_dpop_nonce"`
+	// InsufficientAuth counts 401 answers asking for a step-up.
+	InsufficientAuth int `json:"insufficient_user_authentication"`
+	// Introspections counts the API's requests to the provider's
+	// introspection endpoint.
+	Introspections int `json:"introspections"`
 }
 
 // API is the protected API. Create it with New; serve it with Start or
 // StartOn, or use it as an http.Handler.
 type API struct {
+	// Now is the API's clock, for proofs' iat and step-up's max_age; nil
+	// means time.Now. Set it while no request is being served.
+	Now func() time.Time
+
 	issuer string
 	client *http.Client
 	mux    *http.ServeMux
 
 	mu         sync.Mutex
-	userinfo   string            // discovered userinfo endpoint
+	discovery  map[string]any    // the provider's discovery document
 	refused    map[[32]byte]bool // sha256 of refused tokens
 	refuseNext bool
 	refuseAll  bool
 	stats      Stats
+	wantNonce  bool            // ask for nonce in every DPoP proof
+	nonce      string          // the API's current DPoP nonce
+	jtis       map[string]bool // the key and jti of every proof seen
 
 	srv *http.Server
 	url string
@@ -77,17 +104,20 @@ func New(issuer string) *API {
 		client:  &http.Client{Timeout: 10 * time.Second},
 		refused: map[[32]byte]bool{},
 		stats:   Stats{Routes: map[string]int{}},
+		jtis:    map[string]bool{},
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /hello", a.auth(a.hello))
 	mux.Handle("/echo", a.auth(echo))
 	mux.Handle("GET /status/{code}", a.auth(status))
+	mux.Handle("GET /stepup", a.auth(a.stepUp))
 	mux.HandleFunc("GET /redirect", redirect)
 	mux.HandleFunc("GET /seen", seen)
 	mux.HandleFunc("POST /test/refuse", a.refuse)
 	mux.HandleFunc("POST /test/refuse-all", a.refuseEvery)
 	mux.HandleFunc("POST /test/reset", a.reset)
 	mux.HandleFunc("GET /test/stats", a.getStats)
+	mux.HandleFunc("POST /test/dpop-nonce", a.dpopNonce)
 	a.mux = mux
 	return a
 }
@@ -190,25 +220,56 @@ func (a *API) Reset() {
 	a.stats = Stats{Routes: map[string]int{}}
 }
 
-type subjectKey struct{}
+type tokenKey struct{}
+
+// accepted is the token of a request the API accepted.
+type accepted struct {
+	scheme string // "Bearer" or "DPoP"
+	value  string
+	sub    string
+	info   *introspection // for a DPoP token, what introspection said
+}
+
+func tokenOf(ctx context.Context) *accepted {
+	t, _ := ctx.Value(tokenKey{}).(*accepted)
+	return t
+}
 
 // auth wraps h so that it runs only with a token the provider and the API
-// accept; h finds the subject in the request context.
+// accept; h finds it with tokenOf.
 func (a *API) auth(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		token = strings.TrimSpace(token)
+		dpop := strings.EqualFold(scheme, "DPoP")
+		if !ok || !(dpop || strings.EqualFold(scheme, "Bearer")) || token == "" {
 			a.unauthorized(w, "missing bearer token")
 			return
 		}
-		token = strings.TrimSpace(token)
 		if a.isRefused(token) {
-			a.unauthorized(w, "token refused by the test API")
+			if dpop {
+				a.refuseDPoP(w, &proofError{"invalid_token", "token refused by the test API"})
+			} else {
+				a.unauthorized(w, "token refused by the test API")
+			}
 			return
 		}
-		sub, err := a.check(r.Context(), token)
+		t := &accepted{scheme: "Bearer", value: token}
+		var err error
+		if dpop {
+			t.scheme = "DPoP"
+			if t.info, err = a.checkDPoP(r, token); err == nil {
+				t.sub = t.info.Sub
+			}
+		} else {
+			t.sub, err = a.check(r.Context(), token)
+		}
 		var bad badToken
+		var perr *proofError
 		switch {
+		case errors.As(err, &perr):
+			a.refuseDPoP(w, perr)
+			return
 		case errors.As(err, &bad):
 			a.unauthorized(w, string(bad))
 			return
@@ -218,8 +279,11 @@ func (a *API) auth(h http.HandlerFunc) http.Handler {
 		}
 		a.mu.Lock()
 		a.stats.Authorized++
+		if dpop {
+			a.stats.DPoP++
+		}
 		a.mu.Unlock()
-		h(w, r.WithContext(context.WithValue(r.Context(), subjectKey{}, sub)))
+		h(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, t)))
 	})
 }
 
@@ -249,7 +313,7 @@ func (e badToken) Error() string { return string(e) }
 
 // check asks the provider's userinfo endpoint about token and returns its subject.
 func (a *API) check(ctx context.Context, token string) (string, error) {
-	endpoint, err := a.userinfoEndpoint(ctx)
+	endpoint, err := a.endpoint(ctx, "userinfo_endpoint")
 	if err != nil {
 		return "", err
 	}
@@ -278,40 +342,41 @@ func (a *API) check(ctx context.Context, token string) (string, error) {
 	return claims.Sub, nil
 }
 
-func (a *API) userinfoEndpoint(ctx context.Context) (string, error) {
+// endpoint returns the endpoint the provider's discovery document names
+// under name (userinfo_endpoint, introspection_endpoint).
+func (a *API) endpoint(ctx context.Context, name string) (string, error) {
 	a.mu.Lock()
-	cached := a.userinfo
+	doc := a.discovery
 	a.mu.Unlock()
-	if cached != "" {
-		return cached, nil
+	if doc == nil {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.issuer+"/.well-known/openid-configuration", nil)
+		if err != nil {
+			return "", fmt.Errorf("discovery: %w", err)
+		}
+		resp, err := a.client.Do(req)
+		if err != nil {
+			return "", fmt.Errorf("discovery: %w", err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return "", fmt.Errorf("discovery: %s", resp.Status)
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+			return "", fmt.Errorf("discovery: %w", err)
+		}
+		a.mu.Lock()
+		a.discovery = doc
+		a.mu.Unlock()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.issuer+"/.well-known/openid-configuration", nil)
-	if err != nil {
-		return "", fmt.Errorf("discovery: %w", err)
+	u, _ := doc[name].(string)
+	if u == "" {
+		return "", fmt.Errorf("discovery: no %s", name)
 	}
-	resp, err := a.client.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("discovery: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("discovery: %s", resp.Status)
-	}
-	var doc struct {
-		Userinfo string `json:"userinfo_endpoint"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil || doc.Userinfo == "" {
-		return "", fmt.Errorf("discovery: no userinfo_endpoint (%v)", err)
-	}
-	a.mu.Lock()
-	a.userinfo = doc.Userinfo
-	a.mu.Unlock()
-	return doc.Userinfo, nil
+	return u, nil
 }
 
 func (a *API) hello(w http.ResponseWriter, r *http.Request) {
-	sub, _ := r.Context().Value(subjectKey{}).(string)
-	writeJSON(w, http.StatusOK, map[string]string{"sub": sub})
+	writeJSON(w, http.StatusOK, map[string]string{"sub": tokenOf(r.Context()).sub})
 }
 
 func echo(w http.ResponseWriter, r *http.Request) {
@@ -389,6 +454,15 @@ func (a *API) refuseEvery(w http.ResponseWriter, _ *http.Request) {
 
 func (a *API) reset(w http.ResponseWriter, _ *http.Request) {
 	a.Reset()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) dpopNonce(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil || (r.PostForm.Get("on") != "1" && r.PostForm.Get("on") != "0") {
+		http.Error(w, "need form value on=1 or on=0", http.StatusBadRequest)
+		return
+	}
+	a.RequireDPoPNonce(r.PostForm.Get("on") == "1")
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -18,7 +18,9 @@ import (
 // lets a Follow-mode browser complete the provider's pages, checks the
 // callback's state (and iss, when issuer is not empty), and exchanges the
 // code. cfg.RedirectURL is replaced by http://127.0.0.1:PORT/callback.
-func Login(ctx context.Context, cfg oauth2.Config, issuer string) (*oauth2.Token, error) {
+// extra are added to the authorization request (acr_values, say); the
+// code exchange uses ctx's oauth2.HTTPClient, when it has one.
+func Login(ctx context.Context, cfg oauth2.Config, issuer string, extra ...oauth2.AuthCodeOption) (*oauth2.Token, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("login: listen: %w", err)
@@ -47,8 +49,8 @@ func Login(ctx context.Context, cfg oauth2.Config, issuer string) (*oauth2.Token
 
 	verifier := oauth2.GenerateVerifier()
 	state := oauth2.GenerateVerifier()
-	authURL := cfg.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier),
-		oauth2.SetAuthURLParam("prompt", "consent"))
+	opts := append([]oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("prompt", "consent")}, extra...)
+	authURL := cfg.AuthCodeURL(state, opts...)
 	if _, err := Visit(ctx, nil, authURL, Follow); err != nil {
 		return nil, fmt.Errorf("login: browser: %w", err)
 	}

@@ -1,6 +1,16 @@
 package testidp
 
-import "golang.org/x/oauth2"
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"golang.org/x/oauth2"
+)
 
 // The provider's endpoints; they match its discovery document.
 
@@ -32,3 +42,30 @@ func (p *IdP) RevocationURL() string { return p.Issuer + "/token/revocation" }
 
 // IntrospectionURL returns the provider's introspection endpoint (RFC 7662).
 func (p *IdP) IntrospectionURL() string { return p.Issuer + "/token/introspection" }
+
+// Introspect asks the provider's introspection endpoint (RFC 7662) about
+// tok as client clientID (a public client may ask about its own tokens)
+// and returns its answer: active, and for an active token sub, client_id,
+// token_type, cnf.jkt for a DPoP-bound one, acr and auth_time.
+func (p *IdP) Introspect(ctx context.Context, clientID, tok string) (map[string]any, error) {
+	form := url.Values{"token": {tok}, "client_id": {clientID}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.IntrospectionURL(), strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, fmt.Errorf("introspect: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("introspect: %w", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("introspect: %s: %s", resp.Status, body)
+	}
+	var v map[string]any
+	if err := json.Unmarshal(body, &v); err != nil {
+		return nil, fmt.Errorf("introspect: %w", err)
+	}
+	return v, nil
+}

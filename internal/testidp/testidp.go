@@ -66,6 +66,10 @@ type Options struct {
 	// IDTokenPadding, when positive, adds a claim of that many characters
 	// to every ID token, for credentials larger than a keychain item.
 	IDTokenPadding int
+	// DPoP turns on DPoP (RFC 9449), with a nonce required in every proof
+	// (RFC 9449 §8). Otherwise discovery names no DPoP algorithm and the
+	// provider issues bearer tokens only.
+	DPoP bool
 }
 
 // Stats counts the requests the provider received since start or the last
@@ -77,6 +81,8 @@ type Stats struct {
 	OtherGrant          int `json:"other_grant"`          // token requests with any other or no grant_type
 	Token               int `json:"token"`                // all token-endpoint requests
 	TokenErrors         int `json:"token_errors"`         // token-endpoint answers with status >= 400
+	DPoPProofs          int `json:"dpop_proofs"`          // token-endpoint requests with a DPoP proof
+	UseDPoPNonce        int `json:"use_dpop_nonce"`       // token-endpoint answers asking for a DPoP nonce
 	Revocation          int `json:"revocation"`           // revocation-endpoint requests
 	Introspection       int `json:"introspection"`        // introspection-endpoint requests
 	Userinfo            int `json:"userinfo"`             // userinfo-endpoint requests
@@ -206,6 +212,9 @@ func startOnce(ctx context.Context, opts Options) (*IdP, error) {
 
 	if opts.IDTokenPadding > 0 {
 		env = append(env, "ID_TOKEN_PADDING="+strconv.Itoa(opts.IDTokenPadding))
+	}
+	if opts.DPoP {
+		env = append(env, "DPOP=1")
 	}
 
 	cmd := exec.Command("node", "server.js")

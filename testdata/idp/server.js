@@ -6,13 +6,16 @@
 //   PORT          TCP port on 127.0.0.1 (default 0: any free port)
 //   ACCESS_TTL    access-token lifetime in seconds (default 3600)
 //   REFRESH_TTL   refresh-token lifetime in seconds (default 14 days)
+//   DPOP          1: DPoP (RFC 9449) on, with a nonce required in every proof; otherwise
+//                 off, and discovery lists no dpop_signing_alg_values_supported
 //
 // Once listening it prints exactly one line on stdout:
 //   ISSUER http://127.0.0.1:NNNN
 // Everything else goes to stderr. SIGTERM and SIGINT exit at once.
 //
 // Test-only routes (besides the provider's own):
-//   GET  /interaction/:uid        finish login (alice) and consent (every scope asked)
+//   GET  /interaction/:uid        finish login (alice) and consent (every scope asked); the
+//                                 login's acr is the first of the request's acr_values, if any
 //   GET  /interaction/:uid/abort  finish with error=access_denied
 //   GET  /test/stats              JSON request counts, see newStats()
 //   POST /test/reset              zero the counts
@@ -55,6 +58,7 @@ const port = intEnv('PORT', 0);
 const idTokenPadding = intEnv('ID_TOKEN_PADDING', 0);
 const accessTTL = intEnv('ACCESS_TTL', 3600);
 const refreshTTL = intEnv('REFRESH_TTL', 14 * 24 * 60 * 60);
+const dpop = process.env.DPOP === '1';
 
 const ACCOUNT = {
   sub: 'alice',
@@ -95,6 +99,8 @@ function newStats() {
     other_grant: 0,
     token: 0, // all token endpoint requests
     token_errors: 0, // token endpoint answers with status >= 400
+    dpop_proofs: 0, // token endpoint requests with a DPoP proof
+    use_dpop_nonce: 0, // token endpoint answers asking for a DPoP nonce
     revocation: 0,
     introspection: 0,
     userinfo: 0,
@@ -153,7 +159,13 @@ function configuration() {
     jwks: { keys: [{ ...jwk, kid: 'test-rs256', alg: 'RS256', use: 'sig' }] },
     cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
     scopes: ['openid', 'offline_access', 'profile', 'email'],
+    // The claims every ID token may carry (acr and auth_time for step-up:
+    // node-oidc-provider drops acr unless acrValues lists some).
+    acrValues: ['urn:example:pwd', 'urn:example:mfa', 'urn:example:hwk'],
     claims: {
+      acr: null,
+      auth_time: null,
+      sid: null,
       openid: idTokenPadding ? ['sub', 'padding'] : ['sub'],
       email: ['email', 'email_verified'],
       profile: ['name', 'given_name', 'family_name', 'preferred_username'],
@@ -176,6 +188,15 @@ function configuration() {
     interactions: {
       url(_ctx, interaction) { return `/interaction/${interaction.uid}`; },
     },
+    // Access tokens carry the acr and auth_time of the sign-in behind them,
+    // for introspection: the test API checks them for step-up (RFC 9470).
+    async extraTokenClaims(ctx, token) {
+      if (token.kind !== 'AccessToken' || !ctx?.oidc) return undefined;
+      const { AuthorizationCode, RefreshToken, DeviceCode } = ctx.oidc.entities;
+      const from = AuthorizationCode || RefreshToken || DeviceCode;
+      if (!from) return undefined;
+      return { acr: from.acr, auth_time: from.authTime };
+    },
     features: {
       devInteractions: { enabled: false },
       deviceFlow: { enabled: true },
@@ -192,6 +213,10 @@ function configuration() {
       userinfo: { enabled: true },
       // Without a `resource` parameter access tokens stay opaque and are good at userinfo.
       resourceIndicators: { enabled: true },
+      // On by default in node-oidc-provider 9: off unless DPOP=1.
+      dPoP: dpop
+        ? { enabled: true, nonceSecret: crypto.randomBytes(32), requireNonce: () => true }
+        : { enabled: false },
     },
   };
 }
@@ -226,8 +251,10 @@ function countRequests(provider) {
         case 'urn:ietf:params:oauth:grant-type:device_code': stats.device_code += 1; break;
         default: stats.other_grant += 1;
       }
+      if (ctx.get('DPoP')) stats.dpop_proofs += 1;
       await next();
       if (ctx.status >= 400) stats.token_errors += 1;
+      if (ctx.body && ctx.body.error === 'use_dpop_nonce') stats.use_dpop_nonce += 1;
       if (grantType === 'refresh_token') {
         if (knobs.tamper !== 'off' && ctx.body && ctx.body.id_token) {
           ctx.body = { ...ctx.body, id_token: tamperIDToken(ctx.body.id_token) };
@@ -304,8 +331,11 @@ function testRoutes(provider) {
       }, { mergeWithLastSubmission: false });
       return;
     }
+    // The strength of authentication asked for is granted, as a real
+    // provider would after asking for a second factor.
+    const [acr] = String(details.params.acr_values || '').split(' ').filter(Boolean);
     await provider.interactionFinished(ctx.req, ctx.res, {
-      login: { accountId: ACCOUNT.sub },
+      login: { accountId: ACCOUNT.sub, ...(acr ? { acr } : {}) },
       consent: { grantId: await grantEverything(provider, details) },
     }, { mergeWithLastSubmission: false });
   };
