@@ -133,7 +133,9 @@ func (a *accessCache) put(gen tokencache.Generation, c *token.Credential) {
 	if !c.Expiry.IsZero() {
 		ttl = c.Expiry.Sub(a.now()) - token.DefaultMinTTL
 	}
-	if c.AccessToken == "" || ttl < time.Second {
+	// A DPoP-bound token is useless without a proof: it goes through the
+	// full run, which says so.
+	if c.AccessToken == "" || ttl < time.Second || c.Bound() {
 		return
 	}
 	e := &tokencache.Entry{
