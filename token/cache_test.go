@@ -281,8 +281,7 @@ func TestFailedChangeLeavesNoCopy(t *testing.T) {
 func TestLogoutDropsTheCopyBeforeRevoking(t *testing.T) {
 	ctx := context.Background()
 	mc := &memCache{}
-	var p *idp
-	p = newIdP(t, func(w http.ResponseWriter, _ *http.Request, _ int) {
+	p := newIdP(t, func(w http.ResponseWriter, _ *http.Request, _ int) {
 		if got := mc.served(); got != "" {
 			t.Errorf("during revocation the cache serves %q", got)
 		}
