@@ -213,14 +213,9 @@ const latestExp = 253402300799
 // the zero time if tok is not a JWT with a numeric exp (a JSON number, as
 // RFC 7519 says, greater than 0 and not after the year 9999).
 func JWTExpiry(tok string) time.Time {
-	var claims struct {
-		Exp json.RawMessage `json:"exp"`
-	}
-	if !jwtClaims(tok, &claims) {
-		return time.Time{}
-	}
+	exp := jwtClaims(tok)["exp"]
 	var f float64
-	if len(claims.Exp) == 0 || claims.Exp[0] == '"' || json.Unmarshal(claims.Exp, &f) != nil || f <= 0 || f > latestExp {
+	if len(exp) == 0 || exp[0] == '"' || json.Unmarshal(exp, &f) != nil || f <= 0 || f > latestExp {
 		return time.Time{}
 	}
 	sec := int64(f)
@@ -238,18 +233,35 @@ type Identity struct {
 // Identity returns the claims of the stored ID token, or the zero Identity
 // when there is none.
 func (c *Credential) Identity() Identity {
-	var id Identity
-	jwtClaims(c.IDToken, &id)
-	return id
+	claims := jwtClaims(c.IDToken)
+	return Identity{Subject: claimString(claims, "sub"), Email: claimString(claims, "email"), Name: claimString(claims, "name")}
 }
 
-// jwtClaims decodes the payload of a JWT into v without verifying
-// anything, and reports whether it could.
-func jwtClaims(tok string, v any) bool {
+// jwtClaims decodes the payload of a JWT without verifying anything; nil
+// when tok is not a JWT with a JSON object as its payload.
+func jwtClaims(tok string) map[string]json.RawMessage {
 	parts := strings.Split(tok, ".")
 	if len(parts) != 3 {
-		return false
+		return nil
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	return err == nil && json.Unmarshal(payload, v) == nil
+	if err != nil {
+		return nil
+	}
+	// A map, not a struct: claim names are case-sensitive, and
+	// encoding/json would take "eXp" for "exp".
+	var claims map[string]json.RawMessage
+	if json.Unmarshal(payload, &claims) != nil {
+		return nil
+	}
+	return claims
+}
+
+// claimString returns claim name of claims when it is a string.
+func claimString(claims map[string]json.RawMessage, name string) string {
+	var s string
+	if json.Unmarshal(claims[name], &s) != nil {
+		return ""
+	}
+	return s
 }
