@@ -138,13 +138,13 @@ func TestTokenPrintFlagsToOptions(t *testing.T) {
 		profile string
 		err     string
 	}{
-		{args: nil, format: "raw", minTTL: 30 * time.Second, profile: "default"},
+		{args: nil, format: "raw", minTTL: 0, profile: "default"},
 		{args: []string{"--format", "header", "--min-ttl", "5m"}, format: "header", minTTL: 5 * time.Minute, profile: "default"},
-		{args: []string{"--json", "--id-token"}, format: "json", minTTL: 30 * time.Second, idToken: true, profile: "default"},
+		{args: []string{"--json", "--id-token"}, format: "json", minTTL: 0, idToken: true, profile: "default"},
 		{args: []string{"--json", "--format", "header"}, err: "exclude each other"},
 		{args: []string{"--format", "yaml"}, err: `unknown --format "yaml"`},
 		{args: []string{"--min-ttl", "-1s"}, err: "--min-ttl"},
-		{args: nil, env: map[string]string{"AUTHCTL_PROFILE": "work"}, format: "raw", minTTL: 30 * time.Second, profile: "work"},
+		{args: nil, env: map[string]string{"AUTHCTL_PROFILE": "work"}, format: "raw", minTTL: 0, profile: "work"},
 		{args: nil, env: map[string]string{"AUTHCTL_PROFILE": "wrok"}, err: `did you mean "work"`},
 	}
 	for _, tt := range tests {
