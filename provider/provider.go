@@ -57,8 +57,7 @@ func Discover(ctx context.Context, client *http.Client, issuer string) (*Metadat
 		return nil, err
 	}
 	u, _ := url.Parse(issuer)
-	trimmed := strings.TrimSuffix(issuer, "/")
-	oidcURL := trimmed + "/.well-known/openid-configuration"
+	oidcURL := DiscoveryURL(issuer)
 	path := strings.TrimSuffix(u.EscapedPath(), "/")
 	oauthURL := u.Scheme + "://" + u.Host + "/.well-known/oauth-authorization-server" + path
 
@@ -87,6 +86,12 @@ func Discover(ctx context.Context, client *http.Client, issuer string) (*Metadat
 }
 
 var errNotThere = errors.New("not found")
+
+// DiscoveryURL is the OpenID Connect discovery document's URL for issuer,
+// the first one Discover asks.
+func DiscoveryURL(issuer string) string {
+	return strings.TrimSuffix(issuer, "/") + "/.well-known/openid-configuration"
+}
 
 // TenantPlaceholder is the path segment that stands for "any tenant" in the
 // issuer of a multi-tenant discovery document: Microsoft Entra ID's

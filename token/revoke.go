@@ -81,10 +81,12 @@ func (s *Source) Logout(ctx context.Context, endpoint string) (RevokeResult, err
 				continue
 			}
 			if err := Revoke(ctx, s.HTTPClient, endpoint, as, t.tok, t.hint); err != nil {
+				s.logf("revocation of the %s at %s failed: %v", strings.ReplaceAll(t.hint, "_", " "), endpoint, err)
 				res.Revoked = false
 				res.Err = err
 				break
 			}
+			s.logf("revoked the %s at %s", strings.ReplaceAll(t.hint, "_", " "), endpoint)
 		}
 	}
 	if err := s.Store.Delete(ctx, s.Account); err != nil {
