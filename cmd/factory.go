@@ -274,7 +274,8 @@ func (f *Factory) build(ps paths, cf *configfile.File, name, from string, r *res
 		if !p.hasProvider() {
 			return nil, usageErrorf("profile %q has no issuer: run: authctl login -p %s --issuer URL --client-id ID", p.Name, p.Name)
 		}
-		return p.Resolver.Resolve(ctx, p.Name, p.Issuer, p.explicitEndpoints())
+		m, err := p.Resolver.Resolve(ctx, p.Name, p.Issuer, p.explicitEndpoints())
+		return m, discoveryError(err, p)
 	})
 	p.Source = &token.Source{
 		Store:         p.Store,

@@ -316,7 +316,7 @@ func loginEndpoints(ctx context.Context, p *Profile) (*provider.Metadata, error)
 	if p.TokenURL == "" {
 		dm, err := p.Resolver.Refresh(ctx, p.Name, p.Issuer)
 		if err != nil {
-			return nil, fmt.Errorf("find the provider's endpoints: %w", err)
+			return nil, discoveryError(fmt.Errorf("find the provider's endpoints: %w", err), p)
 		}
 		overlaid, err := provider.Overlay(dm, m)
 		if err != nil {

@@ -79,6 +79,7 @@ func Main(ctx context.Context, args []string, deps Deps) int {
 		err = &usageError{msg: tidyCobraError(err.Error()) + " (see: " + strings.TrimSpace(c.CommandPath()+" --help") + ")"}
 	}
 	interrupted := ctx.Err() != nil
+	err = inWords(err, f.HTTPClient().Timeout)
 	if msg := message(err, interrupted); msg != "" {
 		fmt.Fprintln(deps.Stderr, msg)
 	}
