@@ -146,4 +146,3 @@ func (s *terminal) waitFor(t *testing.T, re *regexp.Regexp) string {
 		}
 	}
 }
-
