@@ -65,8 +65,11 @@ token goes to the OS keychain. Settings given as flags are saved to the
 profile in the config file, so later commands need only --profile.
 
 $BROWSER, when set, is the browser command (the URL is added as its last
-argument). The URL is always printed on stderr too. Over SSH or without a
-display, use --no-browser (paste the redirected URL back) or --device.
+argument). The URL is always printed on stderr too; what the browser prints
+shows only with -v. At a terminal, the address the browser ends on can be
+pasted back while the browser is open. Over SSH or without a display, use
+--no-browser (paste the redirected URL back) or --device. A second login of
+the same profile waits for the first to end.
 
 A provider that issues a client secret even to installed apps (Google,
 GitHub) gets it from $AUTHCTL_CLIENT_SECRET, never from a flag: it is kept

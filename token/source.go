@@ -209,10 +209,13 @@ func (s *Source) dueReason(c *Credential, now time.Time, minTTL time.Duration) s
 	}
 }
 
-// shortDuration rounds d to the second, or to the millisecond under a
-// second, for people.
+// shortDuration rounds d for people: to the second, to the millisecond
+// under a second, to ten microseconds under ten milliseconds.
 func shortDuration(d time.Duration) time.Duration {
-	if d < time.Second && d > -time.Second {
+	switch a := max(d, -d); {
+	case a < 10*time.Millisecond:
+		return d.Round(10 * time.Microsecond)
+	case a < time.Second:
 		return d.Round(time.Millisecond)
 	}
 	return d.Round(time.Second)
@@ -392,7 +395,6 @@ func (s *Source) exchange(ctx context.Context, f *flight, c *Credential) (*Crede
 	if err := f.send(); err != nil {
 		return nil, err
 	}
-	s.logf("refresh request to %s", ep.TokenURL)
 	t, err := conf.TokenSource(hctx, &oauth2.Token{RefreshToken: c.RefreshToken, Expiry: time.Unix(1, 0)}).Token()
 	if err != nil {
 		return nil, s.keepRefreshToken(ctx, c, answers.RefreshToken(), fmt.Errorf("refresh: %w", provider.ErrorFrom(err)))
