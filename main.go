@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"os"
 	"os/signal"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pkg/browser"
+	"golang.org/x/term"
 
 	"github.com/authctl/authctl/cmd"
 	"github.com/authctl/authctl/endpoint"
@@ -64,9 +66,6 @@ func run(openKeychain func(time.Duration) keychain.Store) int {
 	}
 	ctx, stop := interruptible(context.Background())
 	defer stop()
-	// pkg/browser writes what the opener says to its own Stdout: keep
-	// stdout for machine output.
-	browser.Stdout, browser.Stderr = os.Stderr, os.Stderr
 	info, ok := debug.ReadBuildInfo()
 	return cmd.Main(ctx, os.Args[1:], cmd.Deps{
 		Stdin:   os.Stdin,
@@ -84,9 +83,11 @@ func run(openKeychain func(time.Duration) keychain.Store) int {
 			Timeout:   30 * time.Second,
 			Transport: endpoint.NewTransport(endpoint.Options{MaxBody: endpoint.MaxProviderBody}),
 		},
-		Version:    cmd.Version{Version: version, Commit: commit, Date: date}.FromBuildInfo(info, ok),
-		Keychain:   openKeychain,
-		TokenCache: cache,
+		Version:         cmd.Version{Version: version, Commit: commit, Date: date}.FromBuildInfo(info, ok),
+		Keychain:        openKeychain,
+		SystemBrowser:   openBrowser,
+		StdinIsTerminal: func() bool { return term.IsTerminal(int(os.Stdin.Fd())) },
+		TokenCache:      cache,
 	})
 }
 
@@ -97,6 +98,15 @@ func printCached(cache *tokencache.Cache) (int, bool) {
 		Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Environ: os.Environ,
 		GOOS: runtime.GOOS, TokenCache: cache,
 	})
+}
+
+// openBrowser opens url with the system's opener (pkg/browser), what it
+// prints going to out. pkg/browser takes its output streams from package
+// variables: this, the one place that uses it, sets them just before its
+// one call of the process, so stdout stays for machine output.
+func openBrowser(url string, out io.Writer) error {
+	browser.Stdout, browser.Stderr = out, out
+	return browser.OpenURL(url)
 }
 
 // interruptible returns a context that the first SIGINT (Ctrl-C), SIGTERM,

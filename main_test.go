@@ -144,6 +144,9 @@ func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args 
 		"execsig":  cmdExecSig,
 		"envfile":  cmdEnvFile,
 
+		"hang":      cmdHang,
+		"twologins": cmdTwoLogins,
+
 		"bus":         cmdBus,
 		"keyring":     cmdKeyring,
 		"requirereal": cmdRequireReal,

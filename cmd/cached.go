@@ -131,7 +131,7 @@ func (a *accessCache) Watch() func(*token.Credential) {
 func (a *accessCache) put(gen tokencache.Generation, c *token.Credential) {
 	ttl := unknownExpiryTTL
 	if !c.Expiry.IsZero() {
-		ttl = c.Expiry.Sub(a.now()) - token.DefaultMinTTL
+		ttl = c.Expiry.Sub(a.now()) - c.RefreshMargin()
 	}
 	// A DPoP-bound token is useless without a proof: it goes through the
 	// full run, which says so.

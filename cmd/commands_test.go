@@ -138,13 +138,13 @@ func TestTokenPrintFlagsToOptions(t *testing.T) {
 		profile string
 		err     string
 	}{
-		{args: nil, format: "raw", minTTL: 30 * time.Second, profile: "default"},
+		{args: nil, format: "raw", minTTL: 0, profile: "default"},
 		{args: []string{"--format", "header", "--min-ttl", "5m"}, format: "header", minTTL: 5 * time.Minute, profile: "default"},
-		{args: []string{"--json", "--id-token"}, format: "json", minTTL: 30 * time.Second, idToken: true, profile: "default"},
+		{args: []string{"--json", "--id-token"}, format: "json", minTTL: 0, idToken: true, profile: "default"},
 		{args: []string{"--json", "--format", "header"}, err: "exclude each other"},
 		{args: []string{"--format", "yaml"}, err: `unknown --format "yaml"`},
 		{args: []string{"--min-ttl", "-1s"}, err: "--min-ttl"},
-		{args: nil, env: map[string]string{"AUTHCTL_PROFILE": "work"}, format: "raw", minTTL: 30 * time.Second, profile: "work"},
+		{args: nil, env: map[string]string{"AUTHCTL_PROFILE": "work"}, format: "raw", minTTL: 0, profile: "work"},
 		{args: nil, env: map[string]string{"AUTHCTL_PROFILE": "wrok"}, err: `did you mean "work"`},
 	}
 	for _, tt := range tests {
@@ -300,6 +300,14 @@ func TestLogoutFlagsToOptions(t *testing.T) {
 	if _, err := capture(t, b, nil, NewCmdLogout); exitCode(err, false) != exitUsage {
 		t.Errorf("logout of one profile with an unreadable config: %v, want exit 2", err)
 	}
+
+	b = newBench(t, oneProfile)
+	if o, err := capture(t, b, []string{"--require-revoke"}, NewCmdLogout); err != nil || !o.RequireRevoke {
+		t.Errorf("--require-revoke: %+v, %v", o, err)
+	}
+	if _, err := capture(t, b, []string{"--require-revoke", "--no-revoke"}, NewCmdLogout); exitCode(err, false) != exitUsage {
+		t.Errorf("--require-revoke --no-revoke: %v, want exit 2", err)
+	}
 }
 
 func TestLogoutRun(t *testing.T) {
@@ -311,6 +319,8 @@ func TestLogoutRun(t *testing.T) {
 	if len(b.store.Items()) != 0 {
 		t.Errorf("left in the keychain: %v", b.store.Items())
 	}
+	b.err.Reset()
+	b.assertRun(logoutRun(context.Background(), opts), 0, "", "Not logged in (profile \"work\"): nothing to log out of.\n")
 
 	// Orphans: an unreadable config deletes what the keychain lists.
 	b = newBench(t, "")
@@ -360,6 +370,7 @@ func TestProfileCommands(t *testing.T) {
 	}
 
 	b = newBench(t, "default_profile: work\n"+oneProfile)
+	b.storeCred("work", &token.Credential{Issuer: "https://idp.example", ClientID: "cli", RefreshToken: "RT"})
 	ro, err := capture(t, b, []string{"work"}, NewCmdProfileRemove)
 	if err != nil || ro.Profile.Name != "work" {
 		t.Fatalf("remove options %+v, %v", ro, err)
@@ -406,6 +417,23 @@ func TestCurlRunNotLoggedIn(t *testing.T) {
 	}
 	o.IO = b.factory().IO()
 	b.assertRun(curlRun(context.Background(), o), 4, "", "authctl: not logged in (profile \"work\"); run: authctl login -p work\n")
+}
+
+// TestCurlRunUnusableURL: a path without the profile's base_url, or a URL
+// authctl curl cannot use, is a usage error saying what to do, before the
+// login is even looked at.
+func TestCurlRunUnusableURL(t *testing.T) {
+	b := newBench(t, oneProfile)
+	b.env["AUTHCTL_PROFILE"] = "work"
+	o, err := capture(t, b, []string{"/v1/items"}, NewCmdCurl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.IO = b.factory().IO()
+	b.assertRun(curlRun(context.Background(), o), 2, "", fmt.Sprintf("authctl: curl: URL \"/v1/items\" is a path, and no base URL is set; give a full URL, or set the API's address for profile \"work\": base_url: https://api.example.com in %s (or $AUTHCTL_BASE_URL)\n", b.env["AUTHCTL_CONFIG"]))
+	b.err.Reset()
+	o.Curl.URL = "ftp://x/"
+	b.assertRun(curlRun(context.Background(), o), 2, "", "authctl: curl: protocol \"ftp\" not supported: authctl curl speaks http and https\n")
 }
 
 func TestWhoamiFlagsAndRun(t *testing.T) {

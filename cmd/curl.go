@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -101,6 +102,9 @@ or, for a DPoP profile, with the headers of authctl dpop-proof:
 // curlRun sends the request with the profile's token.
 func curlRun(ctx context.Context, opts *CurlOptions) error {
 	p := opts.Profile
+	if err := checkCurlURL(opts.Curl.URL, p); err != nil {
+		return err
+	}
 	if err := p.RequireLoggedIn(); err != nil {
 		return err
 	}
@@ -134,6 +138,21 @@ func curlRun(ctx context.Context, opts *CurlOptions) error {
 		err = uerr.Err
 	}
 	return needLogin(err, p)
+}
+
+// checkCurlURL refuses, before anything else, a URL authctl curl cannot
+// use (exit 2), with the next step for a path without the profile's
+// base_url.
+func checkCurlURL(raw string, p *Profile) error {
+	_, _, err := curl.ResolveURL(raw, p.BaseURL)
+	var ue *curl.UsageError
+	if !errors.As(err, &ue) {
+		return err
+	}
+	if strings.HasPrefix(raw, "/") && p.BaseURL == "" {
+		return usageErrorf("curl: %s; give a full URL, or set the API's address for profile %q: base_url: https://api.example.com in %s (or $AUTHCTL_BASE_URL)", ue.Msg, p.Name, p.Config.Path())
+	}
+	return usageErrorf("curl: %s", ue.Msg)
 }
 
 // curlTransports are the transports for API requests: plain, without

@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/authctl/authctl/dpop"
-	"github.com/authctl/authctl/token"
 )
 
 // DPoPProofOptions is one `authctl dpop-proof`.
@@ -69,7 +68,7 @@ a proof is per request, so it has a command of its own.`,
 	fl.StringVar(&opts.Method, "method", "GET", "the request's HTTP method")
 	fl.StringVar(&opts.URL, "url", "", "the request's URL (a /path uses the profile's base_url)")
 	fl.StringVar(&opts.Nonce, "nonce", "", "the server's DPoP-Nonce, when it asked for one")
-	fl.DurationVar(&opts.MinTTL, "min-ttl", token.DefaultMinTTL, "refresh unless the token stays valid at least this long (at least 30s)")
+	fl.DurationVar(&opts.MinTTL, "min-ttl", 0, "refresh unless the token stays valid at least this long (default: the refresh margin)")
 	return c
 }
 

@@ -48,6 +48,8 @@ type Factory struct {
 	configErr error
 	loaded    bool
 
+	httpClient *http.Client
+
 	// ran is set once a command starts, after cobra parsed its flags.
 	ran bool
 }
@@ -80,12 +82,18 @@ func (f *Factory) Tell(format string, args ...any) {
 	fmt.Fprintf(f.deps.Stderr, "authctl: "+format+"\n", args...)
 }
 
-// HTTPClient is the client for every request to the provider.
+// HTTPClient is the client for every request to the provider: deps'
+// client, which says on stderr when the provider is slow to answer and,
+// with --verbose, traces every request.
 func (f *Factory) HTTPClient() *http.Client {
-	if f.deps.HTTPClient != nil {
-		return f.deps.HTTPClient
+	if f.httpClient == nil {
+		c := f.deps.HTTPClient
+		if c == nil {
+			c = http.DefaultClient
+		}
+		f.httpClient = providerClient(c, f.verbose, f.Log, f.Tell)
 	}
-	return http.DefaultClient
+	return f.httpClient
 }
 
 // Paths returns where authctl keeps its files; --config replaces the
@@ -269,14 +277,15 @@ func (f *Factory) build(ps paths, cf *configfile.File, name, from string, r *res
 		Name: name, NameFrom: from, Settings: r.Settings, Config: cf, FromFlags: r.fromFlags,
 		InsecureDir: filepath.Join(ps.State, "credentials"),
 		HTTPClient:  f.HTTPClient(),
-		Resolver:    provider.Resolver{Client: f.HTTPClient(), Cache: provider.Cache{Dir: ps.Cache, Now: f.deps.Now}},
+		Resolver:    provider.Resolver{Client: f.HTTPClient(), Cache: provider.Cache{Dir: ps.Cache, Now: f.deps.Now}, Log: f.Log},
 	}
 	p.Store = f.store(p)
 	p.Metadata = onceMetadata(func(ctx context.Context) (*provider.Metadata, error) {
 		if !p.hasProvider() {
 			return nil, usageErrorf("profile %q has no issuer: run: authctl login -p %s --issuer URL --client-id ID", p.Name, p.Name)
 		}
-		return p.Resolver.Resolve(ctx, p.Name, p.Issuer, p.explicitEndpoints())
+		m, err := p.Resolver.Resolve(ctx, p.Name, p.Issuer, p.explicitEndpoints())
+		return m, discoveryError(err, p)
 	})
 	p.Source = &token.Source{
 		Store:         p.Store,
@@ -288,7 +297,7 @@ func (f *Factory) build(ps paths, cf *configfile.File, name, from string, r *res
 		DPoP:          p.DPoP,
 		Provider:      p.Metadata,
 		HTTPClient:    p.HTTPClient,
-		Lock:          token.FileLocker{Dir: filepath.Join(ps.State, "locks")},
+		Lock:          f.refreshLock(ps),
 		VerifyIDToken: p.verifyIDToken,
 		Now:           f.deps.Now,
 		Log:           f.Log,
@@ -299,8 +308,27 @@ func (f *Factory) build(ps paths, cf *configfile.File, name, from string, r *res
 	return p
 }
 
-// store returns where p's credential lives.
+// refreshLock is the cross-process lock of refreshes; with --verbose it
+// says when it waits for another process.
+func (f *Factory) refreshLock(ps paths) token.FileLocker {
+	return token.FileLocker{Dir: lockDir(ps), Busy: func(path string) {
+		f.Log("another authctl process holds the refresh lock %s; waiting for it", path)
+	}}
+}
+
+// lockDir is the directory of the refresh and login lock files.
+func lockDir(ps paths) string { return filepath.Join(ps.State, "locks") }
+
+// store returns where p's credential lives; with --verbose, every call
+// to it is traced.
 func (f *Factory) store(p *Profile) keychain.Store {
+	if f.verbose {
+		return traced(f.untracedStore(p), f.Log)
+	}
+	return f.untracedStore(p)
+}
+
+func (f *Factory) untracedStore(p *Profile) keychain.Store {
 	if p.InsecureStorage {
 		return keychain.NewFile(p.InsecureDir)
 	}

@@ -172,7 +172,7 @@ func gitGet(ctx context.Context, opts *GitCredentialOptions, req gitRequest) err
 		return err
 	}
 	p.WarnInsecure(opts.IO.ErrOut)
-	cred, err := p.Source.Token(ctx, max(opts.MinTTL, token.DefaultMinTTL))
+	cred, err := p.Source.Token(ctx, opts.MinTTL)
 	if err != nil {
 		return needLogin(err, p)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"time"
@@ -34,6 +35,17 @@ type LoginOptions struct {
 	// CanPrompt says whether the keychain can ask the user to unlock it
 	// (a desktop session).
 	CanPrompt bool
+	// StdinIsTerminal says that IO.In is a terminal: a pasted redirect
+	// URL is taken there even while a browser is open.
+	StdinIsTerminal bool
+	// LockLogin takes the profile's login lock, calling busy when another
+	// login holds it and the wait begins. Nil means no lock (tests).
+	LockLogin func(ctx context.Context, busy func(path string)) (unlock func(), err error)
+	// OnDemand is a login another command started because it needs one
+	// (kubectl's exec plugin): when it had to wait for another login of
+	// the profile, and that one left a credential that works, it uses
+	// that credential instead of signing in again.
+	OnDemand bool
 
 	// Per login, never saved: step-up parameters.
 	Prompt    string
@@ -54,8 +66,11 @@ token goes to the OS keychain. Settings given as flags are saved to the
 profile in the config file, so later commands need only --profile.
 
 $BROWSER, when set, is the browser command (the URL is added as its last
-argument). The URL is always printed on stderr too. Over SSH or without a
-display, use --no-browser (paste the redirected URL back) or --device.
+argument). The URL is always printed on stderr too; what the browser prints
+shows only with -v. At a terminal, the address the browser ends on can be
+pasted back while the browser is open. Over SSH or without a display, use
+--no-browser (paste the redirected URL back) or --device. A second login of
+the same profile waits for the first to end.
 
 A provider that issues a client secret even to installed apps (Google,
 GitHub) gets it from $AUTHCTL_CLIENT_SECRET, never from a flag: it is kept
@@ -74,6 +89,8 @@ logins to the same issuer and client need not set it again.`,
 			opts.Profile = p
 			opts.Open, opts.NoBrowserReason = f.opener()
 			opts.CanPrompt = f.canPrompt()
+			opts.StdinIsTerminal = f.stdinIsTerminal()
+			opts.LockLogin = f.loginLock(p)
 			if runF != nil {
 				return runF(c.Context(), opts)
 			}
@@ -91,7 +108,10 @@ logins to the same issuer and client need not set it again.`,
 // loginOptions are the options of a login of profile p started by
 // another command (kubectl's exec plugin logging in on demand).
 func (f *Factory) loginOptions(p *Profile) *LoginOptions {
-	opts := &LoginOptions{IO: f.IO(), Profile: p, Now: f.Now, Log: f.Log, Getenv: f.deps.Getenv, CanPrompt: f.canPrompt()}
+	opts := &LoginOptions{
+		IO: f.IO(), Profile: p, Now: f.Now, Log: f.Log, Getenv: f.deps.Getenv,
+		CanPrompt: f.canPrompt(), StdinIsTerminal: f.stdinIsTerminal(), LockLogin: f.loginLock(p), OnDemand: true,
+	}
 	opts.Open, opts.NoBrowserReason = f.opener()
 	return opts
 }
@@ -122,12 +142,22 @@ func addSettingFlags(c *cobra.Command) {
 	}
 }
 
-// opener chooses how this machine opens the login page.
+// opener chooses how this machine opens the login page. What the
+// browser prints reaches the terminal only with --verbose.
 func (f *Factory) opener() (login.OpenFunc, string) {
 	if f.deps.Open != nil {
 		return f.deps.Open, ""
 	}
-	return login.Opener(f.deps.Getenv, f.deps.GOOS, f.deps.Stderr)
+	out := io.Discard
+	if f.verbose {
+		out = f.deps.Stderr
+	}
+	return login.Opener(f.deps.Getenv, f.deps.GOOS, out, f.deps.SystemBrowser)
+}
+
+// stdinIsTerminal reports whether stdin is a terminal.
+func (f *Factory) stdinIsTerminal() bool {
+	return f.deps.StdinIsTerminal != nil && f.deps.StdinIsTerminal()
 }
 
 // canPrompt reports whether the keychain can ask the user to unlock it:
@@ -140,12 +170,36 @@ func (f *Factory) canPrompt() bool {
 	return f.deps.Getenv("DISPLAY") != "" || f.deps.Getenv("WAYLAND_DISPLAY") != ""
 }
 
+// loginLock returns the function that takes p's login lock, a file
+// beside the refresh locks.
+func (f *Factory) loginLock(p *Profile) func(context.Context, func(string)) (func(), error) {
+	return func(ctx context.Context, busy func(string)) (func(), error) {
+		ps, err := f.Paths()
+		if err != nil {
+			return nil, err
+		}
+		return token.FileLocker{Dir: lockDir(ps)}.LockLogin(ctx, p.Name, busy)
+	}
+}
+
 // loginRun signs in, and only once that fully succeeded replaces the
-// stored credential and saves the settings given as flags.
+// stored credential and saves the settings given as flags. One login of a
+// profile runs at a time: a second one says so and waits.
 func loginRun(ctx context.Context, opts *LoginOptions) error {
 	p := opts.Profile
 	if err := checkLoginSettings(p); err != nil {
 		return err
+	}
+	unlock, waited, err := takeLoginLock(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if waited && opts.OnDemand {
+		if _, err := p.Source.Token(ctx, 0); err == nil {
+			fmt.Fprintf(opts.IO.ErrOut, "authctl: the other login of profile %q succeeded; using its credential\n", p.Name)
+			return nil
+		}
 	}
 	p.WarnInsecure(opts.IO.ErrOut)
 	stored, err := storedForLogin(ctx, p, opts.CanPrompt)
@@ -175,6 +229,40 @@ func loginRun(ctx context.Context, opts *LoginOptions) error {
 	reportLogin(opts, p, m, res, cred)
 	return nil
 }
+
+// takeLoginLock takes the profile's login lock, waiting at most the
+// login's timeout for another login of the profile to end; it says so
+// when it waits, and reports whether it did.
+func takeLoginLock(ctx context.Context, opts *LoginOptions) (unlock func(), waited bool, err error) {
+	if opts.LockLogin == nil {
+		return func() {}, false, nil
+	}
+	p := opts.Profile
+	wait := p.Timeout
+	if wait <= 0 {
+		wait = defaultLoginTimeout
+	}
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	unlock, err = opts.LockLogin(wctx, func(string) {
+		waited = true
+		fmt.Fprintf(opts.IO.ErrOut, "authctl: another login of profile %q is running; waiting up to %s for it to end (Ctrl-C to cancel)…\n", p.Name, wait)
+	})
+	switch {
+	case errors.Is(err, token.ErrLoginRunning):
+		return nil, waited, withNextStep(err, "finish or cancel the other login, then try again")
+	case err != nil:
+		return nil, waited, err
+	}
+	if waited {
+		opts.Log("the other login of profile %q ended; going on", p.Name)
+	}
+	return unlock, waited, nil
+}
+
+// defaultLoginTimeout is how long a login waits for the user when the
+// profile sets no timeout (the login package's default).
+const defaultLoginTimeout = 5 * time.Minute
 
 // checkLoginSettings refuses settings no login can work with.
 func checkLoginSettings(p *Profile) error {
@@ -239,7 +327,7 @@ func loginEndpoints(ctx context.Context, p *Profile) (*provider.Metadata, error)
 	if p.TokenURL == "" {
 		dm, err := p.Resolver.Refresh(ctx, p.Name, p.Issuer)
 		if err != nil {
-			return nil, fmt.Errorf("find the provider's endpoints: %w", err)
+			return nil, discoveryError(fmt.Errorf("find the provider's endpoints: %w", err), p)
 		}
 		overlaid, err := provider.Overlay(dm, m)
 		if err != nil {
@@ -325,6 +413,7 @@ func flowOptions(opts *LoginOptions, m *provider.Metadata, secret string) login.
 		NoBrowserReason:       opts.NoBrowserReason,
 		NoBrowser:             p.NoBrowser,
 		Stdin:                 opts.IO.In,
+		StdinIsTerminal:       opts.StdinIsTerminal,
 		Stderr:                opts.IO.ErrOut,
 		HTTPClient:            p.HTTPClient,
 		Now:                   opts.Now,

@@ -29,7 +29,10 @@ type LogoutOptions struct {
 	// credential was deleted without a profile (orphans).
 	ClearCached func(account string)
 	NoRevoke    bool
-	Log         func(string, ...any)
+	// RequireRevoke keeps a credential whose tokens could not be revoked
+	// (and fails), instead of deleting it with a warning.
+	RequireRevoke bool
+	Log           func(string, ...any)
 }
 
 // NewCmdLogout returns `authctl logout`; runF, when not nil, receives the
@@ -44,8 +47,10 @@ func NewCmdLogout(f *Factory, runF func(context.Context, *LogoutOptions) error) 
 endpoint (RFC 7009), then delete the profile's credential and cached
 discovery document. The profile's settings stay in the config file.
 If the provider cannot be reached, the local secrets are deleted all the
-same and a warning says the tokens may stay valid until they expire.
-Logging out twice is fine.
+same and a warning says the tokens may stay valid until they expire; with
+--require-revoke the credential is kept instead and logout exits 1, so a
+script can tell and a later logout can still revoke it. A profile with
+nothing stored says "not logged in"; logging out twice is fine.
 
 With --all, every profile of the config file is logged out; a profile
 whose settings cannot be read is named and skipped, and when the config
@@ -53,6 +58,9 @@ file itself cannot be read, every credential found in the keychain is
 deleted (without revocation, as the provider is then unknown).`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			if opts.NoRevoke && opts.RequireRevoke {
+				return usageErrorf("--no-revoke and --require-revoke exclude each other")
+			}
 			if err := f.logoutTargets(opts, all); err != nil {
 				return err
 			}
@@ -64,6 +72,7 @@ deleted (without revocation, as the provider is then unknown).`,
 	}
 	c.Flags().BoolVar(&all, "all", false, "log out of every profile in the config file")
 	c.Flags().BoolVar(&opts.NoRevoke, "no-revoke", false, "only delete locally; do not contact the provider")
+	c.Flags().BoolVar(&opts.RequireRevoke, "require-revoke", false, "fail (exit 1) and keep the credential when its tokens cannot be revoked at the provider")
 	return c
 }
 
@@ -185,22 +194,27 @@ func logoutOrphans(ctx context.Context, opts *LogoutOptions) error {
 // cached discovery document.
 func logoutProfile(ctx context.Context, opts *LogoutOptions, p *Profile) error {
 	p.WarnInsecure(opts.IO.ErrOut)
-	endpoint := ""
-	if !opts.NoRevoke && p.hasProvider() {
-		if m, err := p.Metadata(ctx); err != nil {
-			fmt.Fprintf(opts.IO.ErrOut, "authctl: warning: cannot reach the provider (%v); the tokens may stay valid there until they expire\n", err)
-		} else if m.RevocationEndpoint == "" {
-			fmt.Fprintf(opts.IO.ErrOut, "authctl: warning: the provider has no revocation endpoint; the tokens stay valid there until they expire\n")
-		} else {
-			endpoint = m.RevocationEndpoint
-		}
+	endpoint, why := "", error(nil)
+	if !opts.NoRevoke && p.hasProvider() && hasCredential(ctx, p) {
+		endpoint, why = revocationEndpoint(ctx, p)
 	}
-	res, err := p.Source.Logout(ctx, endpoint)
+	logout := p.Source.Logout
+	if opts.RequireRevoke {
+		logout = p.Source.LogoutIfRevoked
+	}
+	res, err := logout(ctx, endpoint)
 	if err != nil {
 		return err
 	}
-	if res.Err != nil {
-		fmt.Fprintf(opts.IO.ErrOut, "authctl: warning: revocation failed (%v); the tokens may stay valid at the provider until they expire\n", res.Err)
+	if why != nil {
+		res.Err = why // why there was no endpoint to revoke at
+	}
+	res.Err = inWords(res.Err, p.HTTPClient.Timeout)
+	if res.Kept {
+		return fmt.Errorf("not logged out: the tokens could not be revoked (%w); the credential is kept for a later logout to revoke (logout without --require-revoke deletes it anyway)", res.Err)
+	}
+	if res.Found && !res.Revoked && res.Err != nil && !opts.NoRevoke {
+		fmt.Fprintf(opts.IO.ErrOut, "authctl: warning: the tokens were not revoked (%v); they may stay valid at the provider until they expire\n", res.Err)
 	}
 	if !p.InsecureStorage {
 		// A plain file left from an earlier --insecure-storage login must
@@ -212,10 +226,34 @@ func logoutProfile(ctx context.Context, opts *LogoutOptions, p *Profile) error {
 	if err := p.Resolver.Cache.Delete(p.Name); err != nil {
 		return fmt.Errorf("delete cached discovery: %w", err)
 	}
-	if res.Revoked {
+	switch {
+	case !res.Found:
+		fmt.Fprintf(opts.IO.ErrOut, "Not logged in (profile %q): nothing to log out of.\n", p.Name)
+	case res.Revoked:
 		fmt.Fprintf(opts.IO.ErrOut, "Logged out of profile %q; the tokens were revoked at the provider.\n", p.Name)
-	} else {
+	default:
 		fmt.Fprintf(opts.IO.ErrOut, "Logged out of profile %q.\n", p.Name)
 	}
 	return nil
+}
+
+// hasCredential reports whether p may have a stored credential: anything
+// but a clear "nothing stored" (the logout then finds out), so that a
+// profile with nothing to revoke costs no request to its provider.
+func hasCredential(ctx context.Context, p *Profile) bool {
+	_, err := p.Store.Get(ctx, p.Name)
+	return !errors.Is(err, keychain.ErrNotFound)
+}
+
+// revocationEndpoint finds p's revocation endpoint, or says why there is
+// none to use.
+func revocationEndpoint(ctx context.Context, p *Profile) (string, error) {
+	m, err := p.Metadata(ctx)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("cannot reach the provider: %w", err)
+	case m.RevocationEndpoint == "":
+		return "", errors.New("the provider has no revocation endpoint")
+	}
+	return m.RevocationEndpoint, nil
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/authctl/authctl/keychain"
 	"github.com/authctl/authctl/login"
@@ -52,6 +53,14 @@ type Deps struct {
 	// TokenCache keeps access tokens for PrintCached (the kernel
 	// keyring); nil means no cache.
 	TokenCache *tokencache.Cache
+	// SystemBrowser opens a URL with the operating system's opener, its
+	// output going to the writer given (stderr with --verbose, nowhere
+	// otherwise). Nil means there is none: only $BROWSER opens a browser.
+	SystemBrowser login.SystemOpenFunc
+	// StdinIsTerminal reports whether Stdin is a terminal (a login then
+	// takes a pasted redirect URL even while a browser is open). Nil means
+	// it is not.
+	StdinIsTerminal func() bool
 	// Version describes this build.
 	Version Version
 }
@@ -61,7 +70,7 @@ type Deps struct {
 func Main(ctx context.Context, args []string, deps Deps) int {
 	f := NewFactory(deps)
 	root := NewCmdRoot(f)
-	root.SetArgs(args)
+	root.SetArgs(hoistGlobalFlags(root, args))
 	root.SetIn(deps.Stdin)
 	root.SetOut(deps.Stdout)
 	root.SetErr(deps.Stderr)
@@ -74,10 +83,56 @@ func Main(ctx context.Context, args []string, deps Deps) int {
 		err = &usageError{msg: tidyCobraError(err.Error()) + " (see: " + strings.TrimSpace(c.CommandPath()+" --help") + ")"}
 	}
 	interrupted := ctx.Err() != nil
+	err = inWords(err, f.HTTPClient().Timeout)
 	if msg := message(err, interrupted); msg != "" {
 		fmt.Fprintln(deps.Stderr, msg)
 	}
 	return exitCode(err, interrupted)
+}
+
+// hoistGlobalFlags parses the global flags given before the name of a
+// command that reads its arguments itself (authctl -v curl URL: -v is
+// authctl's --verbose, where curl's own -v comes after the name), and
+// returns the arguments without them. cobra would hand them to the
+// command among its own. Arguments it cannot read are left as they are,
+// for cobra to report.
+func hoistGlobalFlags(root *cobra.Command, args []string) []string {
+	pf := root.PersistentFlags()
+	i := 0
+	for i < len(args) && strings.HasPrefix(args[i], "-") && args[i] != "--" && args[i] != "-" {
+		fl, inline := globalFlag(pf, args[i])
+		if fl == nil {
+			return args
+		}
+		i++
+		if !inline && fl.NoOptDefVal == "" {
+			i++ // the value is the next argument
+		}
+	}
+	if i == 0 || i >= len(args) {
+		return args
+	}
+	c, _, err := root.Find(args[i : i+1])
+	if err != nil || c == root || !c.DisableFlagParsing || pf.Parse(args[:i]) != nil {
+		return args
+	}
+	return args[i:]
+}
+
+// globalFlag finds the flag of pf that arg names (--name, --name=value,
+// -n or -nvalue) and reports whether arg holds its value; nil when arg
+// is no single flag of pf.
+func globalFlag(pf *pflag.FlagSet, arg string) (fl *pflag.Flag, inline bool) {
+	if name, ok := strings.CutPrefix(arg, "--"); ok {
+		name, _, inline = strings.Cut(name, "=")
+		return pf.Lookup(name), inline
+	}
+	short := arg[1:2]
+	fl = pf.ShorthandLookup(short)
+	if fl == nil || (len(arg) > 2 && fl.NoOptDefVal != "") {
+		return nil, false // unknown, or bools run together (-vx): left to cobra
+	}
+	return fl, len(arg) > 2
 }
 
 // NewRoot returns authctl's command tree wired to deps, for tools that

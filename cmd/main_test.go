@@ -615,6 +615,29 @@ func TestLogoutProviderDown(t *testing.T) {
 	}
 }
 
+// TestLogoutRequireRevoke: with the provider down, --require-revoke exits
+// 1 and keeps the credential, so that a script can tell and a later
+// logout can revoke it; once the provider answers, it logs out.
+func TestLogoutRequireRevoke(t *testing.T) {
+	w := newWorld(t)
+	w.loggedIn(w.now.Add(time.Hour))
+	up := w.idp.srv.Listener.Addr().String()
+	w.idp.srv.Listener.Close()
+	if code := w.run("logout", "--require-revoke"); code != 1 {
+		t.Errorf("provider down: exit %d, want 1 (stderr %q)", code, w.stderr.String())
+	}
+	if w.storedCredential() == nil {
+		t.Fatal("credential deleted though nothing was revoked")
+	}
+	want := `authctl: logout of profile "default": not logged out: the tokens could not be revoked (cannot reach the provider: discovery: ` + up + ` refused the connection; check the issuer URL`
+	if got := w.stderr.String(); !strings.HasPrefix(got, want) || !strings.HasSuffix(got, "; the credential is kept for a later logout to revoke (logout without --require-revoke deletes it anyway)\n") || strings.Count(got, "\n") != 1 {
+		t.Errorf("stderr = %q, want one line starting %q", got, want)
+	}
+	if code := w.run("logout"); code != 0 || w.storedCredential() != nil {
+		t.Errorf("plain logout after: exit %d, stored %v; want 0 and nothing", code, w.storedCredential())
+	}
+}
+
 func TestStatusJSON(t *testing.T) {
 	w := newWorld(t)
 	w.loggedIn(w.now.Add(time.Hour))

@@ -56,7 +56,8 @@ func NewCmdTokenPrint(f *Factory, runF func(context.Context, *TokenPrintOptions)
 		SuggestFor: []string{"show", "get", "cat"},
 		Short:      "Print a fresh access token on stdout, refreshing it when needed",
 		Long: `Print a fresh access token on stdout: the token and a newline, nothing else.
-A token that expires within 30s (or --min-ttl) is refreshed first. Never
+A token that expires within 30s (a third of its lifetime for a token that
+lives less than 90s), or within --min-ttl, is refreshed first. Never
 opens a browser and never prompts: without a usable credential it exits 4.
 Any number of parallel runs make one refresh request between them.
 
@@ -100,7 +101,7 @@ kubeconfig entry.`,
 	fl := c.Flags()
 	fl.StringVar(&opts.Format, "format", "raw", "output format: raw, header, json or exec-credential (kubectl)")
 	fl.BoolVar(&asJSON, "json", false, "same as --format json")
-	fl.DurationVar(&opts.MinTTL, "min-ttl", token.DefaultMinTTL, "refresh unless the token stays valid at least this long (at least 30s)")
+	fl.DurationVar(&opts.MinTTL, "min-ttl", 0, "refresh unless the token stays valid at least this long (default: the refresh margin, 30s or a third of a shorter token's lifetime)")
 	fl.BoolVar(&opts.IDToken, "id-token", false, "print the ID token instead (for Kubernetes API servers that take OIDC ID tokens)")
 	fl.BoolVar(&opts.Login, "login", false, "with --format exec-credential: log in when kubectl runs authctl interactively and no credential works")
 	_ = c.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"raw", "header", "json", "exec-credential"}, cobra.ShellCompDirectiveNoFileComp))
@@ -151,7 +152,7 @@ func tokenPrintRun(ctx context.Context, opts *TokenPrintOptions) error {
 		}
 	}
 	if opts.Format == "exec-credential" {
-		return writeExecCredential(opts.IO.Out, opts.Exec, t, max(opts.MinTTL, token.DefaultMinTTL))
+		return writeExecCredential(opts.IO.Out, opts.Exec, t, max(opts.MinTTL, cred.RefreshMargin()))
 	}
 	return t.print(opts.IO.Out, opts.Format, opts.Now())
 }

@@ -16,8 +16,10 @@ func addHelpTopics(root *cobra.Command) {
 			Long: `Exit codes, for scripts:
 
   0    success
-  1    failure: network, provider error, keychain error (nothing deleted)
-  2    usage or configuration error (a wrong flag, a broken config file)
+  1    failure: network, provider error, keychain error (nothing deleted);
+       logout --require-revoke when the tokens could not be revoked
+  2    usage or configuration error (a wrong flag, a broken config file,
+       a URL authctl curl cannot use)
   4    login required: no credential, a credential for another issuer or
        client, or the provider rejected the refresh token (the dead
        credential is then deleted). Run: authctl login
@@ -48,7 +50,7 @@ with the next step to take where there is one.`,
 				{"credential", `the OS keychain: macOS Keychain, Windows Credential Manager, or the Secret Service (gnome-keyring, KWallet) on Linux; service "authctl", account = the profile name. It holds the refresh token, the access token and its expiry, the ID token, the issuer and client it belongs to, what the login asked for (scopes, auth_params), the client secret if login was given one, and the private DPoP key the tokens are bound to after login --dpop. Credentials too large for one keychain item are split over several, and replaced atomically.`},
 				{"", "With --insecure-storage (saved with the profile): a 0600 file under $XDG_STATE_HOME/authctl/credentials/, with a warning at every use; a file or directory other users may read or write is refused until chmod 600 (file) or chmod 700 (directory) fixes it."},
 				{"settings", `the config file, never secrets: $AUTHCTL_CONFIG, else $XDG_CONFIG_HOME/authctl/config.yaml, else ~/.config/authctl/config.yaml (%AppData%\authctl\config.yaml on Windows).`},
-				{"locks", "one lock file per profile under $XDG_STATE_HOME/authctl/locks/; held only during a refresh, released by the OS if the process dies."},
+				{"locks", "two lock files per profile under $XDG_STATE_HOME/authctl/locks/, released by the OS if the process dies: the refresh lock, held only during a refresh (and while a login stores its credential), and the login lock, held during a login so that a second login of the profile waits."},
 				{"cache", "discovery documents under $XDG_CACHE_HOME/authctl/ (one day)."},
 				{"token copy", `on Linux, a copy of the access token (with its type and expiry; never the refresh token, ID token or client secret) in the kernel's user keyring: in memory only, readable by your own processes only, dropped by the kernel when the token is within 30s of its expiry. A plain "authctl token print" hands it out without reading the keychain. Login, logout, every refresh, a token an API refused, and any change of the profile's settings or config file replace or drop it. Where keyctl is refused (some containers), authctl reads the keychain every time; -v says why.`},
 			}) + `

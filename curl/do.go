@@ -80,8 +80,9 @@ type run struct {
 }
 
 // Do sends the request opts describes and writes the response like curl.
-// It returns nil on success, an *ExitError for curl's exit codes, and any
-// other error of the transports (a login that is required, an interrupt
+// It returns nil on success, a *UsageError (unprinted) for a URL it
+// cannot use (see ResolveURL), an *ExitError for curl's exit codes, and
+// any other error of the transports (a login that is required, an interrupt
 // through ctx, an IdP failure during refresh) unprinted and wrapped so that
 // errors.Is and errors.As see it. A host that does not resolve (6), a
 // connection that fails (7) and a timeout (28) are recognised when they
@@ -150,9 +151,12 @@ func (r *run) note(format string, args ...any) {
 func (r *run) quiet() bool { return r.opts.Silent && !r.opts.ShowError }
 
 func (r *run) do(ctx context.Context) error {
-	u, err := resolveURL(r.opts.URL, r.env.BaseURL)
+	u, note, err := ResolveURL(r.opts.URL, r.env.BaseURL)
 	if err != nil {
 		return err
+	}
+	if note != "" {
+		r.note("%s", note)
 	}
 	b, err := buildBody(r.opts.Data, r.env.Stdin)
 	if err != nil {
@@ -495,30 +499,37 @@ func sameDialTarget(addr net.Addr, host, port string) bool {
 	return true // a name: its addresses are not known here, the port has to do
 }
 
-// resolveURL applies the base URL and checks the scheme, with curl's codes.
-func resolveURL(raw, base string) (*url.URL, error) {
+// ResolveURL applies the base URL to raw and checks the result: an http
+// or https URL with a host. A URL without a scheme is taken as https (curl
+// takes http, but the token goes to this URL and authctl sends it over
+// https only), and note then says so, for the user. Every error is a
+// *UsageError: a path without a base URL, a malformed URL, another
+// scheme.
+func ResolveURL(raw, base string) (u *url.URL, note string, err error) {
 	if strings.HasPrefix(raw, "/") && !strings.HasPrefix(raw, "//") {
 		if base == "" {
-			return nil, &ExitError{3, fmt.Sprintf("URL %q is a path: give a full URL or set a base URL for the profile", raw)}
+			return nil, "", usagef("URL %q is a path, and no base URL is set", raw)
 		}
 		raw = strings.TrimRight(base, "/") + raw
 	}
 	if !strings.Contains(raw, "://") {
+		given := raw
 		raw = "https://" + strings.TrimPrefix(raw, "//")
+		note = fmt.Sprintf("%q has no scheme: using %s (the token goes over https only; curl would use http)", given, raw)
 	}
-	u, err := url.Parse(raw)
+	u, err = url.Parse(raw)
 	if err != nil {
-		return nil, &ExitError{3, fmt.Sprintf("URL using bad/illegal format or missing URL: %v", errors.Unwrap(err))}
+		return nil, "", usagef("malformed URL %q: %v", raw, errors.Unwrap(err))
 	}
 	u.Scheme = strings.ToLower(u.Scheme)
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, &ExitError{1, fmt.Sprintf("Protocol %q not supported", u.Scheme)}
+		return nil, "", usagef("protocol %q not supported: authctl curl speaks http and https", u.Scheme)
 	}
 	if u.Hostname() == "" {
-		return nil, &ExitError{3, "URL using bad/illegal format or missing URL: no host"}
+		return nil, "", usagef("URL %q has no host", raw)
 	}
 	u.Fragment, u.RawFragment = "", ""
-	return u, nil
+	return u, note, nil
 }
 
 // originOf is scheme://host:port with the default port made explicit.

@@ -158,8 +158,31 @@ func TestBaseURL(t *testing.T) {
 		t.Errorf("server saw %+v", got)
 	}
 	res = runCurl(t, nil, "", "/v1/items")
-	if res.code() != 3 || !strings.Contains(res.stderr, "base URL") {
-		t.Errorf("path without base URL: code %d, stderr %q", res.code(), res.stderr)
+	var ue *UsageError
+	if !errors.As(res.err, &ue) || !strings.Contains(ue.Msg, "no base URL") || res.stderr != "" {
+		t.Errorf("path without base URL: err %v, stderr %q; want an unprinted usage error", res.err, res.stderr)
+	}
+}
+
+// TestURLWithoutScheme: a URL without a scheme is taken as https, the
+// token's only way out, and authctl says so (unless -s).
+func TestURLWithoutScheme(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok\n") }))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "https://")
+	opts, err := Parse([]string{host + "/items"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	tr := srv.Client().Transport
+	err = Do(context.Background(), opts, Env{Authed: &fakeAuthed{base: tr}, Plain: tr, Stdout: &stdout, Stderr: &stderr})
+	if err != nil || stdout.String() != "ok\n" {
+		t.Fatalf("err %v, stdout %q", err, stdout.String())
+	}
+	want := fmt.Sprintf("authctl: curl: %q has no scheme: using https://%s/items (the token goes over https only; curl would use http)\n", host+"/items", host)
+	if stderr.String() != want {
+		t.Errorf("stderr = %q, want %q", stderr.String(), want)
 	}
 }
 
@@ -736,8 +759,6 @@ func TestNetworkErrorCodes(t *testing.T) {
 		{"closed port", []string{"http://" + closed + "/"}, 7, "authctl: curl: (7) Failed to connect to 127.0.0.1 port " + port},
 		{"slow server", []string{"--max-time", "0.2", slow.URL}, 28, "authctl: curl: (28) Operation timed out after"},
 		{"slow body", []string{"--max-time", "0.2", slowBody.URL}, 28, "with 5 bytes received"},
-		{"bad scheme", []string{"ftp://example.com/"}, 1, `Protocol "ftp" not supported`},
-		{"bad url", []string{"http://[::1/"}, 3, "(3) URL using bad/illegal format"},
 		{"missing file", []string{"-d", "@/no/such/file", "http://127.0.0.1:1/"}, 26, "/no/such/file"},
 	}
 	for _, tt := range tests {
@@ -917,3 +938,19 @@ func TestVerboseRedactsDPoPProof(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestUnusableURLIsUsageError: a URL authctl curl cannot use is a usage
+// error (exit 2 in authctl), returned unprinted for the caller to word.
+func TestUnusableURLIsUsageError(t *testing.T) {
+	for _, tt := range []struct{ url, msg string }{
+		{"ftp://example.com/", `protocol "ftp" not supported`},
+		{"http://[::1/", "malformed URL"},
+		{"https:///path", "has no host"},
+	} {
+		res := runCurl(t, nil, "", tt.url)
+		var ue *UsageError
+		if !errors.As(res.err, &ue) || !strings.Contains(ue.Msg, tt.msg) || res.stderr != "" {
+			t.Errorf("%s: err %v, stderr %q; want an unprinted usage error with %q", tt.url, res.err, res.stderr, tt.msg)
+		}
+	}
+}

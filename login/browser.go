@@ -19,13 +19,15 @@ import (
 // Browser signs in with the authorization code flow and PKCE (S256). It
 // listens on the loopback redirect URI, prints the authorization URL on
 // Stderr, and opens it with Options.Open; with NoBrowser, when Open is
-// nil, or when Open fails, it also reads a pasted redirect URL from Stdin.
-// The first response, called back or pasted, that carries this login's
-// state ends the login; one with another state (a stale tab, a forgery by
-// another local process) is refused and the wait goes on. The response's
-// iss is checked before the code is exchanged, and the ID token is
-// verified when openid was requested. The listener is closed and its port
-// free when Browser returns, whatever the outcome.
+// nil, when Open fails, or whenever StdinIsTerminal, it also reads a
+// pasted redirect URL from Stdin. It says how long it waits and how to
+// cancel. The first response, called back or pasted, that carries this
+// login's state ends the login; one with another state (a stale tab, a
+// forgery by another local process, a paste from another attempt) is
+// refused and the wait goes on. The response's iss is checked before the
+// code is exchanged, and the ID token is verified when openid was
+// requested. The listener is closed and its port free when Browser
+// returns, whatever the outcome.
 func Browser(ctx context.Context, o Options) (*Result, error) {
 	o, err := o.withDefaults()
 	if err != nil {
@@ -42,27 +44,14 @@ func Browser(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	state, verifier := rand.Text(), oauth2.GenerateVerifier()
-	var nonce string
-	cfg := o.OAuth2
-	cfg.RedirectURL = l.redirectURI
-	opts := append([]oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier)}, o.requestOptions()...)
-	if o.wantsOpenID() {
-		nonce = rand.Text()
-		opts = append(opts, oauth2.SetAuthURLParam("nonce", nonce))
-	}
-	if o.DPoP != nil {
-		// Binds the code to the key too (RFC 9449 §10).
-		opts = append(opts, oauth2.SetAuthURLParam("dpop_jkt", o.DPoP.Thumbprint()))
-	}
-	authURL := cfg.AuthCodeURL(state, opts...)
-
+	o.logf("listening on port %d of %s for the redirect to %s", l.port, strings.Join(bindAddrs[o.RedirectHost], " and "), l.redirectURI)
+	a := newAttempt(o, l.redirectURI)
 	results := make(chan response, 1)
 	quit := make(chan struct{})
 	c := &catcher{
 		path:    o.CallbackPath,
 		host:    l.host,
-		check:   checker{state: state, issuer: o.Issuer, issRequired: o.IssParameterSupported},
+		check:   checker{state: a.state, issuer: o.Issuer, issRequired: o.IssParameterSupported},
 		results: results,
 		quit:    quit,
 		notice:  out,
@@ -72,19 +61,63 @@ func Browser(ctx context.Context, o Options) (*Result, error) {
 		close(quit)
 		shutdown()
 	}()
+	w := &browserWait{o: o, l: l, c: c, authURL: a.authURL}
+	w.announce(ctx)
+	return w.wait(ctx, a, results)
+}
 
-	pasting := false
-	paste := func() {
-		if !pasting && o.Stdin != nil {
-			pasting = true
-			go readPasted(o.Stdin, c, out, l.redirectURI)
-		}
+// attempt is one authorization request: its secrets and its URL.
+type attempt struct {
+	cfg                    oauth2.Config
+	state, verifier, nonce string
+	authURL                string
+}
+
+// newAttempt makes the authorization request of a login whose redirect
+// URI is redirectURI.
+func newAttempt(o Options, redirectURI string) *attempt {
+	a := &attempt{cfg: o.OAuth2, state: rand.Text(), verifier: oauth2.GenerateVerifier()}
+	a.cfg.RedirectURL = redirectURI
+	opts := append([]oauth2.AuthCodeOption{oauth2.S256ChallengeOption(a.verifier)}, o.requestOptions()...)
+	if o.wantsOpenID() {
+		a.nonce = rand.Text()
+		opts = append(opts, oauth2.SetAuthURLParam("nonce", a.nonce))
 	}
-	var opened chan error
+	if o.DPoP != nil {
+		// Binds the code to the key too (RFC 9449 §10).
+		opts = append(opts, oauth2.SetAuthURLParam("dpop_jkt", o.DPoP.Thumbprint()))
+	}
+	a.authURL = a.cfg.AuthCodeURL(a.state, opts...)
+	return a
+}
+
+// browserWait is the part of a browser login that talks to the person:
+// where to sign in, what authctl waits for, and the pasted answer.
+type browserWait struct {
+	o       Options // o.Stderr is the flow's serialized writer
+	l       *listener
+	c       *catcher
+	authURL string
+	pasting bool
+	opened  chan error // the browser opener's outcome; nil once known
+}
+
+// paste starts reading pasted redirect URLs from Stdin, once.
+func (w *browserWait) paste() {
+	if !w.pasting && w.o.Stdin != nil {
+		w.pasting = true
+		go readPasted(w.o.Stdin, w.c, w.o.Stderr, w.l.redirectURI)
+	}
+}
+
+// announce shows where to sign in, opens the browser when one can be
+// opened, and says what authctl waits for.
+func (w *browserWait) announce(ctx context.Context) {
+	o, out := w.o, w.o.Stderr
 	switch {
 	case o.NoBrowser:
-		printNoBrowser(out, authURL, l, o.Stdin != nil)
-		paste()
+		printNoBrowser(out, w.authURL, w.l, o.Stdin != nil)
+		w.paste()
 	case o.Open == nil:
 		reason := o.NoBrowserReason
 		if reason == "" {
@@ -100,24 +133,47 @@ func Browser(ctx context.Context, o Options) (*Result, error) {
 			line += " Or run again with --device to sign in with a code."
 		}
 		fmt.Fprintln(out, line)
-		printNoBrowser(out, authURL, l, o.Stdin != nil)
-		paste()
+		printNoBrowser(out, w.authURL, w.l, o.Stdin != nil)
+		w.paste()
 	default:
-		fmt.Fprintf(out, "Opening your browser… if it does not open, visit:\n  %s\n", authURL)
-		opened = make(chan error, 1)
-		go func() { opened <- o.Open(ctx, authURL) }()
+		fmt.Fprintf(out, "Opening your browser… if it does not open, visit:\n  %s\n", w.authURL)
+		w.opened = make(chan error, 1)
+		go func() { w.opened <- o.Open(ctx, w.authURL) }()
+		if o.StdinIsTerminal {
+			// A line pasted here must reach authctl, not the shell
+			// after authctl exits.
+			w.paste()
+		}
 	}
+	fmt.Fprintln(out, w.waitingLine())
+}
 
+// waitingLine says how long authctl waits, for what, and how to cancel.
+func (w *browserWait) waitingLine() string {
+	what := "the sign-in in the browser"
+	if w.pasting {
+		what += ", or for its address pasted here"
+	}
+	return fmt.Sprintf("Waiting up to %s for %s (Ctrl-C to cancel)…", w.o.Timeout, what)
+}
+
+// wait waits for the first response with this login's state and redeems
+// its code, or for the timeout or ctx.
+func (w *browserWait) wait(ctx context.Context, a *attempt, results <-chan response) (*Result, error) {
+	o, out := w.o, w.o.Stderr
 	timer := time.NewTimer(o.Timeout)
 	defer timer.Stop()
 	for {
 		select {
-		case err := <-opened:
-			opened = nil
-			if err != nil && o.Stdin != nil {
+		case err := <-w.opened:
+			w.opened = nil
+			if err == nil {
+				continue
+			}
+			if o.Stdin != nil {
 				fmt.Fprintf(out, "Could not open a browser (%v). Open the URL above yourself; after signing in, paste the address the browser shows here and press Enter.\n", err)
-				paste()
-			} else if err != nil {
+				w.paste()
+			} else {
 				fmt.Fprintf(out, "Could not open a browser (%v). Open the URL above yourself.\n", err)
 			}
 		case r := <-results:
@@ -127,16 +183,14 @@ func Browser(ctx context.Context, o Options) (*Result, error) {
 				}
 				return nil, r.err
 			}
-			res, err := o.redeem(ctx, cfg, r.code, verifier, nonce)
+			o.logf("received the authorization response; exchanging the code")
+			res, err := o.redeem(ctx, a.cfg, r.code, a.verifier, a.nonce)
 			if r.reply != nil {
 				r.reply <- err
 			}
-			if err != nil {
-				return nil, err
-			}
-			return res, nil
+			return res, err
 		case <-timer.C:
-			return nil, fmt.Errorf("%w after %s; the sign-in page was %s", ErrTimeout, o.Timeout, authURL)
+			return nil, fmt.Errorf("%w after %s; the sign-in page was %s", ErrTimeout, o.Timeout, w.authURL)
 		case <-ctx.Done():
 			return nil, fmt.Errorf("login interrupted: %w", ctx.Err())
 		}

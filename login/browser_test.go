@@ -522,6 +522,33 @@ func TestPastedRedirect(t *testing.T) {
 			t.Errorf("first line %q", first)
 		}
 	})
+	t.Run("browser open, stdin a terminal: a paste is taken", func(t *testing.T) {
+		f := newFakeIdP(t)
+		o, stderr, typ := pasteSetup(t, f)
+		o.StdinIsTerminal = true
+		o.Timeout = 30 * time.Second
+		o.Open = func(context.Context, string) error { return nil } // a browser that never calls back
+		typ(func(u string) string { r, _ := f.authorize(u, nil); return r })
+		if _, err := Browser(context.Background(), o); err != nil {
+			t.Fatalf("%v\n%s", err, stderr)
+		}
+		if !strings.Contains(stderr.String(), "Waiting up to 30s for the sign-in in the browser, or for its address pasted here (Ctrl-C to cancel)…\n") {
+			t.Errorf("no waiting line that offers the paste:\n%s", stderr)
+		}
+	})
+	t.Run("browser open, stdin not a terminal: stdin is left alone", func(t *testing.T) {
+		f := newFakeIdP(t)
+		o, stderr, typ := pasteSetup(t, f)
+		o.Timeout = 2 * time.Second
+		o.Open = func(context.Context, string) error { return nil }
+		typ(func(u string) string { r, _ := f.authorize(u, nil); return r })
+		if _, err := Browser(context.Background(), o); !errors.Is(err, ErrTimeout) {
+			t.Fatalf("err = %v, want a timeout: a script's stdin is not read while a browser is open\n%s", err, stderr)
+		}
+		if !strings.Contains(stderr.String(), "Waiting up to 2s for the sign-in in the browser (Ctrl-C to cancel)…\n") {
+			t.Errorf("no waiting line:\n%s", stderr)
+		}
+	})
 	t.Run("callback still wins in no-browser mode", func(t *testing.T) {
 		f := newFakeIdP(t)
 		o, stderr, _ := pasteSetup(t, f)

@@ -3,6 +3,8 @@ package login
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -117,11 +119,56 @@ func TestOpener(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			open, reason := Opener(tt.getenv, tt.goos, os.Stderr)
+			open, reason := Opener(tt.getenv, tt.goos, io.Discard, func(string, io.Writer) error { return nil })
 			if (open != nil) != tt.canOpen || !strings.Contains(reason, tt.reason) {
 				t.Errorf("Opener = %v, %q; want can open %v, reason %q", open != nil, reason, tt.canOpen, tt.reason)
 			}
 		})
+	}
+	if open, reason := Opener(env("DISPLAY", ":0"), "linux", io.Discard, nil); open != nil || reason == "" {
+		t.Errorf("no system opener: Opener = %v, %q; want none and a reason", open != nil, reason)
+	}
+}
+
+// TestOpenerOutput: what the browser prints goes where the caller says
+// (the terminal only with --verbose), never to authctl's own stderr by
+// itself; a failing system opener's last line ends the error.
+func TestOpenerOutput(t *testing.T) {
+	display := func(k string) string { return map[string]string{"DISPLAY": ":0"}[k] }
+	var out syncBuffer
+	open, _ := Opener(display, "linux", &out, func(url string, w io.Writer) error {
+		fmt.Fprintf(w, "[1:2:ERROR:zygote_host_impl_linux.cc(100)] Running as root without --no-sandbox is not supported.\n")
+		return nil
+	})
+	if err := open(context.Background(), "http://x/"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "Running as root") {
+		t.Errorf("the system browser's output did not reach the writer given: %q", out.String())
+	}
+	open, _ = Opener(display, "linux", io.Discard, func(url string, w io.Writer) error {
+		fmt.Fprintf(w, "first\nxdg-open: no method available for opening '%s'\n\n", url)
+		return errors.New("exit status 3")
+	})
+	err := open(context.Background(), "http://x/")
+	if err == nil || err.Error() != "system browser: exit status 3 (xdg-open: no method available for opening 'http://x/')" {
+		t.Errorf("err = %v, want the opener's status and last line", err)
+	}
+
+	dir := t.TempDir()
+	script := filepath.Join(dir, "chatty-browser")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho 'Running as root without --no-sandbox' >&2\necho stdout-chatter\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var cmdOut syncBuffer
+	open, _ = Opener(func(k string) string { return map[string]string{"BROWSER": script}[k] }, "linux", &cmdOut, nil)
+	if err := open(context.Background(), "http://x/"); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && !strings.Contains(cmdOut.String(), "stdout-chatter"); time.Sleep(10 * time.Millisecond) {
+	}
+	if got := cmdOut.String(); !strings.Contains(got, "Running as root") || !strings.Contains(got, "stdout-chatter") {
+		t.Errorf("$BROWSER's output = %q, want both its streams in the writer given", got)
 	}
 }
 
@@ -145,7 +192,7 @@ func TestBrowserEnvCommand(t *testing.T) {
 				return tt.browser
 			}
 			return ""
-		}, "linux", os.Stderr)
+		}, "linux", io.Discard, nil)
 		start := time.Now()
 		if err := open(context.Background(), "http://x/?a=1&b=2"); err != nil {
 			t.Fatal(err)
@@ -169,7 +216,7 @@ func TestBrowserEnvCommand(t *testing.T) {
 			return filepath.Join(dir, "missing")
 		}
 		return ""
-	}, "linux", os.Stderr)
+	}, "linux", io.Discard, nil)
 	if err := open(context.Background(), "http://x/"); err == nil || !strings.Contains(err.Error(), "$BROWSER") {
 		t.Errorf("missing $BROWSER: %v", err)
 	}

@@ -39,7 +39,7 @@ func (o Options) verifyIDToken(ctx context.Context, tok *oauth2.Token, nonce str
 	if err != nil {
 		var exp *oidc.TokenExpiredError
 		if errors.As(err, &exp) {
-			return "", IDClaims{}, fmt.Errorf("%w: expired at %s (is this machine's clock right?)", ErrIDToken, exp.Expiry.Format("2006-01-02 15:04:05 MST"))
+			return "", IDClaims{}, fmt.Errorf("%w: expired at %s (is this machine's clock right?)", ErrIDToken, exp.Expiry.UTC().Truncate(time.Second).Format(time.RFC3339))
 		}
 		// go-oidc's message can hold the provider's answer (a JWKS error
 		// page): keep it to one printable line.

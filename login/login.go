@@ -103,10 +103,16 @@ type Options struct {
 	// either the loopback callback or the redirected URL pasted on Stdin.
 	NoBrowser bool
 
-	// Stdin is read for a pasted redirect URL (NoBrowser, or when the
-	// browser could not be opened). A goroutine may stay blocked reading
-	// it after the flow returns; do not read Stdin afterwards.
+	// Stdin is read for a pasted redirect URL (NoBrowser, when the
+	// browser could not be opened, or always when StdinIsTerminal). A
+	// goroutine may stay blocked reading it after the flow returns; do not
+	// read Stdin afterwards.
 	Stdin io.Reader
+	// StdinIsTerminal says that Stdin is a terminal: a redirect URL pasted
+	// there is then taken in every mode, also while a browser is open, so
+	// that a line the person pastes is used rather than left for the
+	// shell to run when authctl exits.
+	StdinIsTerminal bool
 	// Stderr receives every word meant for the person at the terminal.
 	Stderr io.Writer
 	// HTTPClient makes the token, device and JWKS requests. Default
@@ -115,10 +121,17 @@ type Options struct {
 	// Now is the clock used to check the ID token's expiry. Default
 	// time.Now.
 	Now func() time.Time
-	// Log, when set, receives a line for --verbose when the provider's
-	// answer had to be mended (an odd expires_in or token_type). Never a
-	// token.
+	// Log, when set, receives a line for --verbose per step (the
+	// listener's address and redirect URI, the answer received) and when
+	// the provider's answer had to be mended (an odd expires_in or
+	// token_type). Never a token.
 	Log func(format string, args ...any)
+}
+
+func (o Options) logf(format string, args ...any) {
+	if o.Log != nil {
+		o.Log(format, args...)
+	}
 }
 
 // Result is what a successful login obtained.

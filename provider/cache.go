@@ -112,6 +112,15 @@ func (c Cache) Delete(profile string) error {
 type Resolver struct {
 	Client *http.Client
 	Cache  Cache
+	// Log, when set, receives a line for --verbose per step: explicit
+	// endpoints, a cache hit or miss, a discovery.
+	Log func(format string, args ...any)
+}
+
+func (r Resolver) logf(format string, args ...any) {
+	if r.Log != nil {
+		r.Log(format, args...)
+	}
 }
 
 // Resolve returns the metadata for profile. explicit, when its
@@ -131,13 +140,17 @@ func (r Resolver) Resolve(ctx context.Context, profile, issuer string, explicit 
 		if err := m.Validate(); err != nil {
 			return nil, fmt.Errorf("endpoint settings: %w", err)
 		}
+		r.logf("endpoints: set in the profile (token endpoint %s); no discovery", m.TokenEndpoint)
 		return &m, nil
 	}
 	if issuer == "" {
 		return nil, errors.New("no issuer set")
 	}
 	m, ok := r.Cache.Load(profile, issuer)
-	if !ok {
+	if ok {
+		r.logf("discovery: cache hit, %s", r.Cache.path(profile))
+	} else {
+		r.logf("discovery: cache miss (no usable %s)", r.Cache.path(profile))
 		var err error
 		if m, err = r.Refresh(ctx, profile, issuer); err != nil {
 			return nil, err
@@ -177,10 +190,15 @@ func Overlay(m *Metadata, explicit Metadata) (*Metadata, error) {
 
 // Refresh discovers the metadata anew and caches it.
 func (r Resolver) Refresh(ctx context.Context, profile, issuer string) (*Metadata, error) {
+	r.logf("discovery: asking %s", DiscoveryURL(issuer))
 	m, err := Discover(ctx, r.Client, issuer)
 	if err != nil {
 		return nil, err
 	}
-	_ = r.Cache.Save(profile, issuer, m)
+	if err := r.Cache.Save(profile, issuer, m); err != nil {
+		r.logf("discovery: could not cache the document (%v)", err)
+	} else if r.Cache.Dir != "" {
+		r.logf("discovery: cached in %s", r.Cache.path(profile))
+	}
 	return m, nil
 }

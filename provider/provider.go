@@ -60,8 +60,7 @@ func Discover(ctx context.Context, client *http.Client, issuer string) (*Metadat
 		return nil, err
 	}
 	u, _ := url.Parse(issuer)
-	trimmed := strings.TrimSuffix(issuer, "/")
-	oidcURL := trimmed + "/.well-known/openid-configuration"
+	oidcURL := DiscoveryURL(issuer)
 	path := strings.TrimSuffix(u.EscapedPath(), "/")
 	oauthURL := u.Scheme + "://" + u.Host + "/.well-known/oauth-authorization-server" + path
 
@@ -86,10 +85,16 @@ func Discover(ctx context.Context, client *http.Client, issuer string) (*Metadat
 	if firstErr != nil {
 		return nil, firstErr
 	}
-	return nil, fmt.Errorf("%w at %s (tried openid-configuration and oauth-authorization-server); set the endpoints explicitly", ErrNoDiscovery, issuer)
+	return nil, fmt.Errorf("%w at %s (%s and %s: not found)", ErrNoDiscovery, issuer, oidcURL, oauthURL)
 }
 
 var errNotThere = errors.New("not found")
+
+// DiscoveryURL is the OpenID Connect discovery document's URL for issuer,
+// the first one Discover asks.
+func DiscoveryURL(issuer string) string {
+	return strings.TrimSuffix(issuer, "/") + "/.well-known/openid-configuration"
+}
 
 // TenantPlaceholder is the path segment that stands for "any tenant" in the
 // issuer of a multi-tenant discovery document: Microsoft Entra ID's
@@ -218,7 +223,11 @@ func (e *SettingsError) Unwrap() error { return e.Err }
 func checkIssuer(issuer string) error {
 	u, err := url.Parse(issuer)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return &SettingsError{fmt.Errorf("issuer %q is not an http(s) URL", safetext.Clean(issuer, 200))}
+		msg := fmt.Sprintf("issuer %q is not an http(s) URL", safetext.Clean(issuer, 200))
+		if s := withScheme(issuer); s != "" {
+			msg += fmt.Sprintf("; did you mean %s?", s)
+		}
+		return &SettingsError{errors.New(msg)}
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
 		return &SettingsError{fmt.Errorf("issuer %q must not have a query or fragment", issuer)}
@@ -227,6 +236,23 @@ func checkIssuer(issuer string) error {
 		return &SettingsError{fmt.Errorf("issuer %w", err)}
 	}
 	return nil
+}
+
+// withScheme is issuer with the scheme it lacks (host[:port][/path]):
+// http for this machine, https elsewhere; "" when issuer has a scheme or
+// is no such thing.
+func withScheme(issuer string) string {
+	if strings.Contains(issuer, "://") || strings.ContainsAny(issuer, " \t\n?#") {
+		return ""
+	}
+	u, err := url.Parse("https://" + issuer)
+	if err != nil || u.Hostname() == "" {
+		return ""
+	}
+	if endpoint.IsLoopback(u.Hostname()) {
+		u.Scheme = "http"
+	}
+	return safetext.Clean(u.String(), 200)
 }
 
 // CheckSettings checks an issuer and the endpoints a profile sets by hand

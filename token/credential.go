@@ -40,7 +40,16 @@ type Credential struct {
 	AccessToken  string    `json:"access_token,omitempty"`
 	TokenType    string    `json:"token_type,omitempty"`
 	Expiry       time.Time `json:"expiry,omitzero"`
-	IDToken      string    `json:"id_token,omitempty"`
+	// Obtained is when the provider issued the access token (the moment
+	// its answer arrived, or the token's JWT iat): with Expiry it gives the
+	// token's lifetime, which sets the refresh margin of short-lived
+	// tokens (see RefreshMargin). Zero when not known.
+	Obtained time.Time `json:"obtained,omitzero"`
+	// LifetimeWarned is the access-token lifetime the user was last warned
+	// about for asking a longer minimum TTL than it: the warning is given
+	// once per credential and lifetime, not at every refresh.
+	LifetimeWarned time.Duration `json:"lifetime_warned,omitempty"`
+	IDToken        string        `json:"id_token,omitempty"`
 	// Scopes are the scopes the provider granted (its `scope` answer, else
 	// those asked for).
 	Scopes []string `json:"scopes,omitempty"`
@@ -121,7 +130,9 @@ func Decode(b []byte) (*Credential, error) {
 
 // FromOAuth2 builds a credential from a token response. The expiry comes
 // from expires_in (which x/oauth2 turns into Expiry) and otherwise from the
-// access token's JWT exp claim, read without verification.
+// access token's JWT exp claim, read without verification; Obtained is
+// the moment x/oauth2 received the answer (Expiry less expires_in), or
+// else the JWT's iat, so that each is on the same clock as Expiry.
 func FromOAuth2(issuer, clientID string, t *oauth2.Token) *Credential {
 	c := &Credential{
 		Version:      CredentialVersion,
@@ -134,6 +145,11 @@ func FromOAuth2(issuer, clientID string, t *oauth2.Token) *Credential {
 	}
 	if c.Expiry.IsZero() {
 		c.Expiry = JWTExpiry(t.AccessToken)
+	} else if t.ExpiresIn > 0 {
+		c.Obtained = c.Expiry.Add(-time.Duration(t.ExpiresIn) * time.Second)
+	}
+	if c.Obtained.IsZero() {
+		c.Obtained = jwtTime(t.AccessToken, "iat")
 	}
 	if id, ok := t.Extra("id_token").(string); ok {
 		c.IDToken = id
@@ -205,6 +221,34 @@ func (c *Credential) Fresh(now time.Time, minTTL time.Duration) bool {
 	return c.TTL(now) > minTTL
 }
 
+// Lifetime returns how long the access token was valid when the provider
+// issued it, to the second, or 0 when that is not known (a credential
+// stored before authctl recorded Obtained, an opaque token without
+// expires_in).
+func (c *Credential) Lifetime() time.Duration {
+	if c.Obtained.IsZero() || c.Expiry.IsZero() {
+		return 0
+	}
+	return max(0, c.Expiry.Sub(c.Obtained).Round(time.Second))
+}
+
+// marginShare is the part of a short token's lifetime that RefreshMargin
+// keeps as the margin: a third, so that a token fresh from the provider
+// is handed out without a refresh for two thirds of its life.
+const marginShare = 3
+
+// RefreshMargin returns how long before its expiry the access token is
+// refreshed: DefaultMinTTL, or a third of the token's lifetime when that
+// is shorter (tokens that live less than 90 s). With a fixed 30 s, a
+// token that lives 30 s or less would be due for a refresh the moment it
+// arrives, and processes started one after another would each refresh.
+func (c *Credential) RefreshMargin() time.Duration {
+	if l := c.Lifetime(); l > 0 {
+		return min(DefaultMinTTL, l/marginShare)
+	}
+	return DefaultMinTTL
+}
+
 // latestExp is the last second JWTExpiry takes as an exp (the end of the
 // year 9999); beyond it a time would overflow, and no token lives that long.
 const latestExp = 253402300799
@@ -212,10 +256,14 @@ const latestExp = 253402300799
 // JWTExpiry returns the exp claim of a JWT without verifying anything, or
 // the zero time if tok is not a JWT with a numeric exp (a JSON number, as
 // RFC 7519 says, greater than 0 and not after the year 9999).
-func JWTExpiry(tok string) time.Time {
-	exp := jwtClaims(tok)["exp"]
+func JWTExpiry(tok string) time.Time { return jwtTime(tok, "exp") }
+
+// jwtTime returns the NumericDate claim name of a JWT without verifying
+// anything, or the zero time (see JWTExpiry).
+func jwtTime(tok, name string) time.Time {
+	v := jwtClaims(tok)[name]
 	var f float64
-	if len(exp) == 0 || exp[0] == '"' || json.Unmarshal(exp, &f) != nil || f <= 0 || f > latestExp {
+	if len(v) == 0 || v[0] == '"' || json.Unmarshal(v, &f) != nil || f <= 0 || f > latestExp {
 		return time.Time{}
 	}
 	sec := int64(f)

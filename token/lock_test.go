@@ -166,3 +166,52 @@ func TestFileLockerReleasedWhenHolderDies(t *testing.T) {
 	}
 	unlock()
 }
+
+// TestFileLockerLogin: the login lock is one login of a profile at a
+// time, says when it waits, gives up with ErrLoginRunning, and is apart
+// from the refresh lock, which refreshes keep taking meanwhile.
+func TestFileLockerLogin(t *testing.T) {
+	dir := t.TempDir()
+	l := token.FileLocker{Dir: dir, Poll: time.Millisecond}
+	unlock, err := l.LockLogin(context.Background(), account, func(string) { t.Error("busy called for a free lock") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, account+".login.lock")); err != nil {
+		t.Errorf("no login lock file: %v", err)
+	}
+	refreshUnlock, err := l.Lock(context.Background(), account)
+	if err != nil {
+		t.Fatalf("refresh lock while a login runs: %v", err)
+	}
+	refreshUnlock()
+
+	var busy []string
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err = l.LockLogin(ctx, account, func(path string) { busy = append(busy, path) })
+	if !errors.Is(err, token.ErrLoginRunning) || !strings.Contains(err.Error(), account+".login.lock") {
+		t.Errorf("second login: err = %v, want ErrLoginRunning naming the lock file", err)
+	}
+	if len(busy) != 1 {
+		t.Errorf("busy called %d times, want once", len(busy))
+	}
+
+	released := make(chan error, 1)
+	go func() {
+		u, err := l.LockLogin(context.Background(), account, nil)
+		if err == nil {
+			u()
+		}
+		released <- err
+	}()
+	unlock()
+	select {
+	case err := <-released:
+		if err != nil {
+			t.Errorf("after the first login ended: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the waiting login never got the lock")
+	}
+}

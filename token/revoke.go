@@ -44,11 +44,16 @@ func Revoke(ctx context.Context, client *http.Client, endpoint string, as provid
 
 // RevokeResult says what Logout managed at the provider.
 type RevokeResult struct {
+	// Found is true when a credential was stored.
+	Found bool
 	// Revoked is true when every held token was revoked at the provider.
 	Revoked bool
 	// Err is the first revocation failure, if any; the local credential is
-	// deleted all the same.
+	// deleted all the same, unless Kept.
 	Err error
+	// Kept is true when LogoutIfRevoked kept the credential because its
+	// tokens could not all be revoked.
+	Kept bool
 }
 
 // Logout revokes the stored tokens at endpoint (when endpoint is not
@@ -57,6 +62,18 @@ type RevokeResult struct {
 // whether the tokens may stay valid at the provider. Logging out when
 // nothing is stored is not an error.
 func (s *Source) Logout(ctx context.Context, endpoint string) (RevokeResult, error) {
+	return s.logout(ctx, endpoint, false)
+}
+
+// LogoutIfRevoked is Logout for a caller that needs the tokens dead at the
+// provider: when they cannot all be revoked (no endpoint, the provider
+// unreachable or refusing), the credential is kept, so that a later
+// logout can still revoke it, and the result says so (Kept, Err).
+func (s *Source) LogoutIfRevoked(ctx context.Context, endpoint string) (RevokeResult, error) {
+	return s.logout(ctx, endpoint, true)
+}
+
+func (s *Source) logout(ctx context.Context, endpoint string, requireRevoke bool) (RevokeResult, error) {
 	// Under the refresh lock, so that a refresh under way cannot save a
 	// credential back after it was deleted.
 	unlock, err := s.lock(ctx)
@@ -65,34 +82,50 @@ func (s *Source) Logout(ctx context.Context, endpoint string) (RevokeResult, err
 	}
 	defer unlock()
 	s.ClearCache()
-	c, err := s.loadAny(ctx)
+	c, found, err := s.loadAny(ctx)
 	if err != nil {
 		return RevokeResult{}, err
 	}
-	res := RevokeResult{Revoked: c != nil && endpoint != ""}
-	if c != nil && s.Issuer != "" && !provider.IssuerMatches(s.Issuer, c.Issuer) {
-		// Never show a token to a provider other than the one that issued it.
-		res = RevokeResult{Err: fmt.Errorf("the stored credential is for issuer %s, not %s; not revoked", c.Issuer, s.Issuer)}
-		endpoint = ""
-	}
-	if c != nil && endpoint != "" {
-		as := s.revocationClient(ctx, c)
-		for _, t := range []struct{ tok, hint string }{{c.RefreshToken, "refresh_token"}, {c.AccessToken, "access_token"}} {
-			if t.tok == "" {
-				continue
-			}
-			if err := Revoke(ctx, s.HTTPClient, endpoint, as, t.tok, t.hint); err != nil {
-				res.Revoked = false
-				res.Err = err
-				break
-			}
+	res := s.revokeAll(ctx, c, endpoint)
+	res.Found = found
+	if requireRevoke && found && !res.Revoked {
+		if res.Err == nil {
+			res.Err = errors.New("the provider has no revocation endpoint")
 		}
+		res.Kept = true
+		return res, nil
 	}
 	if err := s.Store.Delete(ctx, s.Account); err != nil {
 		return res, fmt.Errorf("delete credential: %w", err)
 	}
 	s.ClearCache()
 	return res, nil
+}
+
+// revokeAll revokes c's tokens at endpoint, refresh token first, and
+// stops at the first failure.
+func (s *Source) revokeAll(ctx context.Context, c *Credential, endpoint string) RevokeResult {
+	res := RevokeResult{Revoked: c != nil && endpoint != ""}
+	if c != nil && s.Issuer != "" && !provider.IssuerMatches(s.Issuer, c.Issuer) {
+		// Never show a token to a provider other than the one that issued it.
+		return RevokeResult{Err: fmt.Errorf("the stored credential is for issuer %s, not %s; not revoked", c.Issuer, s.Issuer)}
+	}
+	if c == nil || endpoint == "" {
+		return res
+	}
+	as := s.revocationClient(ctx, c)
+	for _, t := range []struct{ tok, hint string }{{c.RefreshToken, "refresh_token"}, {c.AccessToken, "access_token"}} {
+		if t.tok == "" {
+			continue
+		}
+		what := strings.ReplaceAll(t.hint, "_", " ")
+		if err := Revoke(ctx, s.HTTPClient, endpoint, as, t.tok, t.hint); err != nil {
+			s.logf("revocation of the %s at %s failed: %v", what, endpoint, err)
+			return RevokeResult{Err: err}
+		}
+		s.logf("revoked the %s at %s", what, endpoint)
+	}
+	return res
 }
 
 // revocationClient is how c's client authenticates at the revocation
@@ -107,20 +140,20 @@ func (s *Source) revocationClient(ctx context.Context, c *Credential) provider.C
 	return provider.ClientFor(m, c.ClientID, c.ClientSecret)
 }
 
-// loadAny reads the stored credential whatever issuer it names; nil when
-// there is none. A credential that cannot be decoded is still deleted by
-// Logout, so it is returned as nil without error.
-func (s *Source) loadAny(ctx context.Context) (*Credential, error) {
+// loadAny reads the stored credential whatever issuer it names, and
+// reports whether anything is stored. A credential that cannot be decoded
+// is still deleted by Logout, so it is returned as nil without error.
+func (s *Source) loadAny(ctx context.Context) (*Credential, bool, error) {
 	b, err := s.Store.Get(ctx, s.Account)
 	if err != nil {
 		if errors.Is(err, keychain.ErrNotFound) {
-			return nil, nil
+			return nil, false, nil
 		}
-		return nil, fmt.Errorf("read credential: %w", err)
+		return nil, false, fmt.Errorf("read credential: %w", err)
 	}
 	c, err := Decode(b)
 	if err != nil {
-		return nil, nil
+		return nil, true, nil
 	}
-	return c, nil
+	return c, true, nil
 }

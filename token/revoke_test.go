@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -182,5 +183,47 @@ func TestLogoutRevokesWithClientSecret(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLogoutIfRevoked: a logout that must revoke keeps the credential
+// whenever its tokens could not all be revoked, so that a later logout can
+// still revoke them, and deletes it once they are.
+func TestLogoutIfRevoked(t *testing.T) {
+	var mu sync.Mutex
+	status := http.StatusServiceUnavailable
+	p := newIdP(t, func(w http.ResponseWriter, _ *http.Request, _ int) {
+		mu.Lock()
+		defer mu.Unlock()
+		w.WriteHeader(status)
+	})
+	store := keychaintest.New()
+	put(t, store, cred("AT0", "RT0", time.Now().Add(time.Hour)))
+
+	res, err := source(store, p).LogoutIfRevoked(context.Background(), p.srv.URL+"/revoke")
+	if err != nil || !res.Found || res.Revoked || !res.Kept || res.Err == nil {
+		t.Errorf("provider failing: %+v, %v; want found, kept, not revoked, with its error", res, err)
+	}
+	res, err = source(store, p).LogoutIfRevoked(context.Background(), "")
+	if err != nil || !res.Kept || res.Err == nil || !strings.Contains(res.Err.Error(), "no revocation endpoint") {
+		t.Errorf("no endpoint: %+v, %v; want kept, saying there is no endpoint", res, err)
+	}
+	if stored(t, store) == nil {
+		t.Fatal("credential deleted though its tokens were not revoked")
+	}
+
+	mu.Lock()
+	status = http.StatusOK
+	mu.Unlock()
+	res, err = source(store, p).LogoutIfRevoked(context.Background(), p.srv.URL+"/revoke")
+	if err != nil || !res.Found || !res.Revoked || res.Kept {
+		t.Errorf("provider answering: %+v, %v; want revoked, not kept", res, err)
+	}
+	if stored(t, store) != nil {
+		t.Error("credential kept after its tokens were revoked")
+	}
+	res, err = source(store, p).LogoutIfRevoked(context.Background(), p.srv.URL+"/revoke")
+	if err != nil || res.Found || res.Kept {
+		t.Errorf("nothing stored: %+v, %v; want not found, nothing kept", res, err)
 	}
 }

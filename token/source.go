@@ -160,7 +160,12 @@ func (s *Source) lock(ctx context.Context) (func(), error) {
 	}
 	lctx, cancel := context.WithTimeout(ctx, lockWait)
 	defer cancel()
-	return s.Lock.Lock(lctx, s.Account)
+	start := time.Now()
+	unlock, err := s.Lock.Lock(lctx, s.Account)
+	if err == nil {
+		s.logf("refresh lock taken in %s", shortDuration(time.Since(start)))
+	}
+	return unlock, err
 }
 
 // Replace stores c, from a new login, in place of whatever the profile
@@ -176,21 +181,60 @@ func (s *Source) Replace(ctx context.Context, c *Credential) error {
 }
 
 // Token returns a credential whose access token stays valid for more than
-// minTTL (at least DefaultMinTTL), refreshing it if needed. A cached token
-// costs one keychain read and no request.
+// minTTL and more than its refresh margin (see RefreshMargin), refreshing
+// it if needed. A cached token costs one keychain read and no request.
 func (s *Source) Token(ctx context.Context, minTTL time.Duration) (*Credential, error) {
-	minTTL = max(minTTL, DefaultMinTTL)
 	put := s.watchCache()
 	c, err := s.Load(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if c.Fresh(s.now(), minTTL) {
+	now := s.now()
+	need := max(minTTL, c.RefreshMargin())
+	if c.Fresh(now, need) {
 		put(c)
+		s.logf("access token valid for %s, more than %s: no refresh", shortDuration(c.TTL(now)), s.wanted(c, minTTL))
 		return c, nil
 	}
-	s.logf("access token expires in %s: refreshing", c.TTL(s.now()).Round(time.Second))
+	s.logf("%s: refreshing", s.dueReason(c, now, minTTL))
 	return s.refresh(ctx, c.AccessToken, minTTL)
+}
+
+// wanted says what an access token's remaining lifetime is held to: the
+// refresh margin, or the caller's minimum when that is longer.
+func (s *Source) wanted(c *Credential, minTTL time.Duration) string {
+	margin := c.RefreshMargin()
+	if minTTL > margin {
+		return fmt.Sprintf("the %s asked for", shortDuration(minTTL))
+	}
+	if margin < DefaultMinTTL {
+		return fmt.Sprintf("the refresh margin of %s (a third of its %s lifetime)", shortDuration(margin), shortDuration(c.Lifetime()))
+	}
+	return fmt.Sprintf("the refresh margin of %s", shortDuration(margin))
+}
+
+// dueReason says why c's access token is refreshed at now.
+func (s *Source) dueReason(c *Credential, now time.Time, minTTL time.Duration) string {
+	switch ttl := c.TTL(now); {
+	case c.AccessToken == "":
+		return "no access token stored"
+	case ttl <= 0:
+		return fmt.Sprintf("access token expired %s ago", shortDuration(-ttl))
+	default:
+		return fmt.Sprintf("access token valid for %s, not more than %s", shortDuration(ttl), s.wanted(c, minTTL))
+	}
+}
+
+// shortDuration rounds d for people: to the second, to the millisecond
+// under a second, to ten microseconds under ten milliseconds.
+func shortDuration(d time.Duration) time.Duration {
+	switch a := max(d, -d); {
+	case a < 10*time.Millisecond:
+		return d.Round(10 * time.Microsecond)
+	case a < time.Second:
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(time.Second)
 }
 
 // Refresh refreshes even if the stored access token still looks valid:
@@ -199,7 +243,7 @@ func (s *Source) Token(ctx context.Context, minTTL time.Duration) (*Credential, 
 // returned and no request is made.
 func (s *Source) Refresh(ctx context.Context, stale string) (*Credential, error) {
 	s.ClearCache()
-	return s.refresh(ctx, stale, DefaultMinTTL)
+	return s.refresh(ctx, stale, 0)
 }
 
 // Invalidate forgets the stored access token when it is still stale, the
@@ -326,12 +370,28 @@ func (s *Source) refreshLocked(f *flight, stale string, minTTL time.Duration) (*
 	if err != nil {
 		return nil, err
 	}
+	s.warnShortLifetime(c, fresh, minTTL)
 	fresh, err = s.keep(ctx, f, c, fresh)
 	if err != nil {
 		return nil, err
 	}
-	s.logf("refreshed; new access token valid for %s", fresh.TTL(s.now()).Round(time.Second))
+	s.logf("refreshed; new access token valid for %s", shortDuration(fresh.TTL(s.now())))
 	return fresh, nil
+}
+
+// warnShortLifetime warns when the caller asks for a token that stays
+// valid longer than the provider's access tokens live (token print
+// --min-ttl 5m against 15 s tokens): every use then refreshes. The
+// warning is given once per credential and lifetime (recorded in fresh,
+// which is saved next), not at every refresh.
+func (s *Source) warnShortLifetime(prev, fresh *Credential, minTTL time.Duration) {
+	fresh.LifetimeWarned = prev.LifetimeWarned
+	l := fresh.Lifetime()
+	if l <= 0 || minTTL < l || prev.LifetimeWarned == l {
+		return
+	}
+	fresh.LifetimeWarned = l
+	s.warn("the provider's access tokens live %s, less than the %s asked for (--min-ttl): each use refreshes; ask for less than %s", l, minTTL, l)
 }
 
 // exchange makes the one refresh request, unless every caller of f has
@@ -357,13 +417,13 @@ func (s *Source) exchange(ctx context.Context, f *flight, c *Credential) (*Crede
 	if err := f.send(); err != nil {
 		return nil, err
 	}
-	s.logf("refresh request to %s", ep.TokenURL)
 	t, err := conf.TokenSource(hctx, &oauth2.Token{RefreshToken: c.RefreshToken, Expiry: time.Unix(1, 0)}).Token()
 	if err != nil {
 		return nil, s.keepRefreshToken(ctx, c, answers.RefreshToken(), fmt.Errorf("refresh: %w", provider.ErrorFrom(err)))
 	}
 	fresh := FromOAuth2(c.Issuer, c.ClientID, t)
 	fresh.ClientSecret = c.ClientSecret
+	fresh.LifetimeWarned = c.LifetimeWarned
 	fresh.Minted = c.Minted
 	fresh.DPoPKey = c.DPoPKey
 	if fresh.RefreshToken == "" {
