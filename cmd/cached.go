@@ -140,7 +140,7 @@ func (a *accessCache) put(gen tokencache.Generation, c *token.Credential) {
 	}
 	e := &tokencache.Entry{
 		Account: a.account, Fingerprint: a.fingerprint,
-		AccessToken: c.AccessToken, TokenType: c.Type(), Expiry: c.Expiry,
+		AccessToken: c.AccessToken, TokenType: c.Type(), Expiry: c.Expiry, Margin: c.RefreshMargin(),
 	}
 	if err := a.cache.Put(a.key, gen, e, ttl); err != nil {
 		a.logErr(err)

@@ -78,7 +78,14 @@ func cachedEntry(req printRequest, deps Deps) (*tokencache.Entry, string) {
 	if e.Fingerprint != cacheFingerprint(config, environ, ps.State) {
 		return nil, "the cached access token was for other settings"
 	}
-	if !e.Expiry.IsZero() && e.Expiry.Sub(now(deps)) <= max(req.minTTL, token.DefaultMinTTL) {
+	// Fresh by the same rule as a full run's: more than the token's
+	// refresh margin (or --min-ttl) before its expiry. The kernel drops
+	// the copy at that point too (see accessCache.put).
+	margin := e.Margin
+	if margin <= 0 {
+		margin = token.DefaultMinTTL
+	}
+	if !e.Expiry.IsZero() && e.Expiry.Sub(now(deps)) <= max(req.minTTL, margin) {
 		return nil, "the cached access token expires too soon"
 	}
 	return e, ""

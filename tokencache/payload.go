@@ -10,11 +10,11 @@ import (
 
 // payloadMagic starts every entry's payload; a reader refuses any other
 // version rather than guess.
-const payloadMagic = "authctl-token-cache 2"
+const payloadMagic = "authctl-token-cache 3"
 
 // payloadFields are the lines after the magic one, in order, each
 // "name=value".
-var payloadFields = []string{"account", "generation", "fingerprint", "type", "expiry", "token"}
+var payloadFields = []string{"account", "generation", "fingerprint", "type", "expiry", "margin", "token"}
 
 // maxPayload is the most a user key holds (the kernel's limit for the
 // "user" type is 32767 bytes).
@@ -28,7 +28,7 @@ func encode(e *Entry, gen Generation) ([]byte, error) {
 	if !e.Expiry.IsZero() {
 		expiry = strconv.FormatInt(e.Expiry.UnixNano(), 10)
 	}
-	values := []string{e.Account, string(gen), e.Fingerprint, e.TokenType, expiry, e.AccessToken}
+	values := []string{e.Account, string(gen), e.Fingerprint, e.TokenType, expiry, strconv.FormatInt(int64(e.Margin), 10), e.AccessToken}
 	var b strings.Builder
 	b.WriteString(payloadMagic)
 	for i, v := range values {
@@ -64,7 +64,11 @@ func decode(payload []byte) (*Entry, Generation, error) {
 	if err != nil {
 		return nil, "", errors.New("the cached entry's expiry is not a number")
 	}
-	e := &Entry{Account: v[0], Fingerprint: v[2], TokenType: v[3], AccessToken: v[5]}
+	margin, err := strconv.ParseInt(v[5], 10, 64)
+	if err != nil || margin < 0 {
+		return nil, "", errors.New("the cached entry's margin is not a duration")
+	}
+	e := &Entry{Account: v[0], Fingerprint: v[2], TokenType: v[3], Margin: time.Duration(margin), AccessToken: v[6]}
 	if nanos != 0 {
 		e.Expiry = time.Unix(0, nanos)
 	}

@@ -96,6 +96,9 @@ type Entry struct {
 	TokenType   string
 	// Expiry is when the token expires; zero when unknown.
 	Expiry time.Time
+	// Margin is how long before Expiry the token counts as stale (its
+	// refresh margin); zero when unknown.
+	Margin time.Duration
 }
 
 // Generation is an account's generation, taken before its credential is
