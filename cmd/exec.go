@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -98,7 +99,7 @@ be run; the client secret ($AUTHCTL_CLIENT_SECRET) is not passed on.`,
 	return c
 }
 
-var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var envName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
 
 // checkExecFlags refuses variable names that cannot hold a token or that
 // mean something else to authctl.
@@ -113,7 +114,7 @@ func checkExecFlags(opts *ExecOptions) error {
 	seen := map[string]bool{}
 	for _, n := range names {
 		switch {
-		case !envName.MatchString(n):
+		case !envName().MatchString(n):
 			return usageErrorf("%q is not an environment variable name (letters, digits and _, not starting with a digit)", n)
 		case seen[n]:
 			return usageErrorf("$%s is given twice (--env, --id-token-env)", n)

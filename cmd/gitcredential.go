@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -127,7 +128,7 @@ func (r gitRequest) has(key, value string) bool {
 // at most 64 KiB; a request has a few of them).
 const maxGitRequest = 1 << 20
 
-var gitKey = regexp.MustCompile(`^[A-Za-z0-9_.-]+(\[\])?$`)
+var gitKey = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_.-]+(\[\])?$`) })
 
 // readGitRequest reads key=value lines until a blank line or the end of
 // the input. Anything else is a usage error naming the line.
@@ -152,7 +153,7 @@ func readGitRequest(in io.Reader) (gitRequest, error) {
 			return req, nil
 		}
 		k, v, ok := strings.Cut(line, "=")
-		if !ok || !gitKey.MatchString(k) || strings.ContainsRune(v, 0) {
+		if !ok || !gitKey().MatchString(k) || strings.ContainsRune(v, 0) {
 			return nil, usageErrorf("git-credential: line %d of the input is not key=value (git's credential protocol; git runs this helper, see: authctl git-credential --help)", n)
 		}
 		req[k] = append(req[k], v)

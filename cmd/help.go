@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 )
@@ -13,10 +14,12 @@ const helpWidth = 80
 
 // usageTemplate is cobra's usage template with flag descriptions wrapped
 // to helpWidth columns.
-var usageTemplate = strings.NewReplacer(
-	"{{.LocalFlags.FlagUsages | trimTrailingWhitespaces}}", fmt.Sprintf("{{(.LocalFlags.FlagUsagesWrapped %d) | trimTrailingWhitespaces}}", helpWidth),
-	"{{.InheritedFlags.FlagUsages | trimTrailingWhitespaces}}", fmt.Sprintf("{{(.InheritedFlags.FlagUsagesWrapped %d) | trimTrailingWhitespaces}}", helpWidth),
-).Replace((&cobra.Command{}).UsageTemplate())
+var usageTemplate = sync.OnceValue(func() string {
+	return strings.NewReplacer(
+		"{{.LocalFlags.FlagUsages | trimTrailingWhitespaces}}", fmt.Sprintf("{{(.LocalFlags.FlagUsagesWrapped %d) | trimTrailingWhitespaces}}", helpWidth),
+		"{{.InheritedFlags.FlagUsages | trimTrailingWhitespaces}}", fmt.Sprintf("{{(.InheritedFlags.FlagUsagesWrapped %d) | trimTrailingWhitespaces}}", helpWidth),
+	).Replace((&cobra.Command{}).UsageTemplate())
+})
 
 // newCmdHelp replaces cobra's help command, which answers an unknown topic
 // with the whole usage on stdout and exit 0: here it is a usage error on
@@ -99,11 +102,13 @@ func topicNames(c *cobra.Command) []string {
 }
 
 // cobraSuggestion finds cobra's own "Did you mean this?" list.
-var cobraSuggestion = regexp.MustCompile(`(?s)^(unknown command "[^"]*" for "([^"]*)")\s*Did you mean this\?\s*(\S+).*$`)
+var cobraSuggestion = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?s)^(unknown command "[^"]*" for "([^"]*)")\s*Did you mean this\?\s*(\S+).*$`)
+})
 
 // tidyCobraError turns an error cobra wrote over several lines into one.
 func tidyCobraError(msg string) string {
-	if m := cobraSuggestion.FindStringSubmatch(msg); m != nil {
+	if m := cobraSuggestion().FindStringSubmatch(msg); m != nil {
 		return fmt.Sprintf("%s; did you mean %q?", m[1], m[2]+" "+m[3])
 	}
 	return oneLine(msg)

@@ -160,7 +160,7 @@ of 400 or more, 130 interrupted (see: authctl help exit-codes).`,
 		PersistentPreRun: func(*cobra.Command, []string) { f.ran = true },
 	}
 	root.SetVersionTemplate("authctl {{.Version}}\n")
-	root.SetUsageTemplate(usageTemplate)
+	root.SetUsageTemplate(usageTemplate())
 	root.SetHelpCommand(newCmdHelp(root))
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErrorf("%v (see: %s --help)", err, c.CommandPath())

@@ -19,7 +19,7 @@ import (
 
 // machine is a user of this machine logged in to two profiles of the
 // test provider: one whose tokens live an hour (the timed runs), one
-// whose tokens live 35 s (fresh for 5 s, then stale: the refresh).
+// whose tokens live 12 s (fresh for 8 s, then stale: the refresh).
 type machine struct {
 	bins      binaries
 	long      profile
@@ -60,7 +60,7 @@ func newMachine(ctx context.Context, tmp string, bins binaries) (*machine, error
 		into *profile
 		name string
 		ttl  time.Duration
-	}{{&m.long, name, time.Hour}, {&m.short, name + "-x", 35 * time.Second}} {
+	}{{&m.long, name, time.Hour}, {&m.short, name + "-x", 12 * time.Second}} {
 		var log bytes.Buffer
 		idp, err := testidp.Start(ctx, testidp.Options{AccessTTL: p.ttl, Stderr: &log})
 		if err != nil {

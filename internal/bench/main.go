@@ -77,6 +77,11 @@ func run(runs, procs int, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "%d parallel token print after expiry, %s: %v wall, %d refresh request(s), %d failed or differed\n",
 			procs, b.name, p.wall.Round(time.Millisecond), p.refreshes, p.failed)
+		if p.refreshes != 1 || p.failed != 0 {
+			// Not a number to judge but a broken promise: the processes
+			// must share exactly one refresh, and all succeed alike.
+			return fmt.Errorf("%d parallel token print after expiry made %d refresh requests (want 1) and %d failed or differed (want 0)", procs, p.refreshes, p.failed)
+		}
 	}
 	fmt.Fprintf(out, "load average (1 min) before / after: %s / %s\n", load, loadAverage())
 	return nil

@@ -14,14 +14,15 @@ type parallelResult struct {
 }
 
 // parallelAfterExpiry refreshes the short-lived profile's token, waits
-// until it is stale (tokens live 35 s and are refreshed within 30 s of
-// their expiry), and runs procs token prints of build b at once.
+// until it is stale (tokens live 12 s and are refreshed within a third of
+// their life, 4 s, of their expiry), and runs procs token prints of
+// build b at once.
 func (m *machine) parallelAfterExpiry(ctx context.Context, b build, procs int) (parallelResult, error) {
 	if _, err := m.authctl(ctx, b.authctl, m.short, "token", "print", "--min-ttl", "1h"); err != nil {
 		return parallelResult{}, err
 	}
 	select {
-	case <-time.After(6 * time.Second):
+	case <-time.After(9 * time.Second):
 	case <-ctx.Done():
 		return parallelResult{}, ctx.Err()
 	}
