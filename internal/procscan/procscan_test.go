@@ -14,10 +14,21 @@ func TestFind(t *testing.T) {
 		t.Skip("reads /proc")
 	}
 	const secret = "procscan-test-secret-4b1d"
-	inArgs := exec.Command("sh", "-c", "sleep 30", "sh", secret)
+	// A shell that waits on a builtin (read from a pipe kept open) and
+	// so starts no child: "sh -c 'sleep 30'" forks, and the fork carries
+	// the secret in its arguments until it execs sleep, a second match
+	// on a loaded machine.
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	inArgs := exec.Command("sh", "-c", "read -r line", "sh", secret)
+	inArgs.Stdin = r
 	if err := inArgs.Start(); err != nil {
 		t.Fatal(err)
 	}
+	r.Close()
 	defer func() { _ = inArgs.Process.Kill(); _ = inArgs.Wait() }()
 	inEnv := exec.Command("sleep", "30")
 	inEnv.Env = append(os.Environ(), "TOKEN="+secret+"-env")
