@@ -53,6 +53,9 @@ func integrationCondition(cond string) (bool, error) {
 //	argcheck wait READY           write the file READY, wait for SIGINT, SIGTERM, SIGHUP or
 //	                              SIGQUIT (2 minutes at most), print "argcheck: got SIGNAL"
 //	                              and die of that signal
+//	argcheck windup READY GOT CODE  write READY, wait for a signal as wait does, write GOT
+//	                              (still winding down), wait for a second one, print
+//	                              "argcheck: wound down" and exit CODE
 //	argcheck wrap CMD ARGS...     run CMD (kubectl's exec plugin, git's credential helper)
 //	                              with stdin passed on, take the token from its output
 //	                              (status.token of an ExecCredential, or password=), check
@@ -63,7 +66,7 @@ func integrationCondition(cond string) (bool, error) {
 // It exits 1 with a message on stderr when a check fails.
 func argcheckMain(args []string) int {
 	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: argcheck env|wait|wrap ...")
+		fmt.Fprintln(os.Stderr, "usage: argcheck env|wait|windup|wrap ...")
 		return 2
 	}
 	var err error
@@ -73,6 +76,8 @@ func argcheckMain(args []string) int {
 		err = argcheckEnv(args[1:])
 	case "wait":
 		err = argcheckWait(args[1:])
+	case "windup":
+		code, err = argcheckWindup(args[1:])
 	case "wrap":
 		code, err = argcheckWrap(args[1:])
 	default:

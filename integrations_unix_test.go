@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -37,13 +38,39 @@ func argcheckWait(args []string) error {
 	}
 }
 
+func argcheckWindup(args []string) (int, error) {
+	if len(args) != 3 {
+		return 0, errors.New("usage: argcheck windup READY GOT CODE")
+	}
+	code, err := strconv.Atoi(args[2])
+	if err != nil {
+		return 0, err
+	}
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	for _, file := range args[:2] {
+		if err := os.WriteFile(file, []byte("ready\n"), 0o600); err != nil {
+			return 0, err
+		}
+		select {
+		case <-sigs:
+		case <-time.After(2 * time.Minute):
+			return 0, errors.New("no signal came within 2 minutes")
+		}
+	}
+	fmt.Println("argcheck: wound down")
+	return code, nil
+}
+
 // cmdExecSig runs authctl ARGS in a session of its own (no controlling
 // terminal, so every signal it gets is one to pass on), waits until the
 // file READY is there (argcheck wait writes it), sends authctl SIGNAL
 // (INT, TERM, HUP or QUIT) and asserts that it exits CODE within a
-// minute; authctl's stdout and stderr become the command's:
+// minute; authctl's stdout and stderr become the command's. READY may
+// list several files, comma separated: the signal is sent again as each
+// appears.
 //
-//	execsig SIGNAL READY CODE ARGS...
+//	execsig SIGNAL READY[,READY...] CODE ARGS...
 func cmdExecSig(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 4 {
 		ts.Fatalf("usage: execsig SIGNAL READY CODE ARGS...")
@@ -52,7 +79,10 @@ func cmdExecSig(ts *testscript.TestScript, neg bool, args []string) {
 	if !ok {
 		ts.Fatalf("unknown signal %q", args[0])
 	}
-	ready := ts.MkAbs(args[1])
+	var ready []string
+	for _, r := range strings.Split(args[1], ",") {
+		ready = append(ready, ts.MkAbs(r))
+	}
 	want, err := strconv.Atoi(args[2])
 	ts.Check(err)
 	var stdout, stderr bytes.Buffer
@@ -68,19 +98,21 @@ func cmdExecSig(ts *testscript.TestScript, neg bool, args []string) {
 		fmt.Fprint(ts.Stderr(), stderr.String())
 	}()
 	deadline := time.After(time.Minute)
-	for {
-		if _, err := os.Stat(ready); err == nil {
-			break
+	for _, r := range ready {
+		for {
+			if _, err := os.Stat(r); err == nil {
+				break
+			}
+			select {
+			case err := <-done:
+				ts.Fatalf("authctl exited before %s appeared: %v\nstderr: %s", r, err, stderr.String())
+			case <-deadline:
+				ts.Fatalf("%s did not appear within a minute", r)
+			case <-time.After(20 * time.Millisecond):
+			}
 		}
-		select {
-		case err := <-done:
-			ts.Fatalf("authctl exited before %s appeared: %v\nstderr: %s", args[1], err, stderr.String())
-		case <-deadline:
-			ts.Fatalf("%s did not appear within a minute", args[1])
-		case <-time.After(20 * time.Millisecond):
-		}
+		ts.Check(c.Process.Signal(sig))
 	}
-	ts.Check(c.Process.Signal(sig))
 	select {
 	case err := <-done:
 		if got := c.ProcessState.ExitCode(); got != want {

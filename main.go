@@ -64,7 +64,7 @@ func run(openKeychain func(time.Duration) keychain.Store) int {
 	if code, done := printCached(cache); done {
 		return code
 	}
-	ctx, stop := interruptible(context.Background())
+	ctx, release, stop := interruptible(context.Background())
 	defer stop()
 	info, ok := debug.ReadBuildInfo()
 	return cmd.Main(ctx, os.Args[1:], cmd.Deps{
@@ -88,6 +88,7 @@ func run(openKeychain func(time.Duration) keychain.Store) int {
 		SystemBrowser:   openBrowser,
 		StdinIsTerminal: func() bool { return term.IsTerminal(int(os.Stdin.Fd())) },
 		TokenCache:      cache,
+		ReleaseSignals:  release,
 	})
 }
 
@@ -117,8 +118,11 @@ func openBrowser(url string, out io.Writer) error {
 // does not, since a closing terminal may send more than one. From the first
 // signal on, a write to a pipe whose reader is gone fails instead of ending
 // the process. Signals ignored when authctl started (nohup, a background
-// job of a script) stay ignored. stop releases the signals.
-func interruptible(parent context.Context) (ctx context.Context, stop func()) {
+// job of a script) stay ignored. release stops this handling without
+// cancelling ctx, for a command that takes the signals over (authctl exec
+// passes them to its command and waits for it); stop releases the signals
+// and cancels ctx.
+func interruptible(parent context.Context) (ctx context.Context, release, stop func()) {
 	var sigs []os.Signal
 	for _, s := range []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT} {
 		if !signal.Ignored(s) {
@@ -154,12 +158,15 @@ func interruptible(parent context.Context) (ctx context.Context, stop func()) {
 		}
 	}()
 	var once sync.Once
-	return ctx, func() {
+	release = func() {
 		once.Do(func() {
 			signal.Stop(ch)
 			close(stopped)
-			cancel()
 		})
+	}
+	return ctx, release, func() {
+		release()
+		cancel()
 	}
 }
 

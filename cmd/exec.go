@@ -39,6 +39,10 @@ type ExecOptions struct {
 	// command too (the terminal signals the whole foreground group), so
 	// that it is not delivered twice.
 	SentToChild func(os.Signal) bool
+	// ReleaseSignals, when set, hands the signals over to exec once it
+	// catches them itself: from then on a signal is passed on, never the
+	// end of authctl while its command winds down.
+	ReleaseSignals func()
 }
 
 // execMinTTL is the default --min-ttl of exec: the token should outlive
@@ -48,7 +52,7 @@ const execMinTTL = 5 * time.Minute
 // NewCmdExec returns `authctl exec`; runF, when not nil, receives the
 // options instead of execRun (tests).
 func NewCmdExec(f *Factory, runF func(context.Context, *ExecOptions) error) *cobra.Command {
-	opts := &ExecOptions{IO: f.IO(), Now: f.Now, SentToChild: sentToForegroundGroup}
+	opts := &ExecOptions{IO: f.IO(), Now: f.Now, SentToChild: sentToForegroundGroup, ReleaseSignals: f.deps.ReleaseSignals}
 	c := &cobra.Command{
 		Use:   "exec [--env NAME]... [--id-token-env NAME] -- CMD [ARGS...]",
 		Short: "Run a command with a fresh access token in its environment",
@@ -191,6 +195,9 @@ func runChild(opts *ExecOptions, env []string) error {
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, forwardedSignals...)
 	defer signal.Stop(sigs)
+	if opts.ReleaseSignals != nil {
+		opts.ReleaseSignals()
+	}
 	if err := c.Start(); err != nil {
 		return startError(name, err)
 	}

@@ -63,6 +63,12 @@ type Deps struct {
 	StdinIsTerminal func() bool
 	// Version describes this build.
 	Version Version
+	// ReleaseSignals ends main's own handling of SIGINT, SIGTERM, SIGHUP
+	// and SIGQUIT (a first one cancels the run, a second ends the process)
+	// for a command that takes them over: authctl exec passes them to its
+	// command and exits only when that command does. Nil: nothing to
+	// release.
+	ReleaseSignals func()
 }
 
 // Main runs authctl with args (without the program name) and returns the
