@@ -7,7 +7,7 @@ import (
 
 // BenchmarkTokenPrintCached measures one cached `authctl token print`
 // inside the process: building the command tree, reading the config file
-// with viper, one read of the (in-memory) keychain, and the print. Process
+// (configfile), one read of the (in-memory) keychain, and the print. Process
 // start-up and the real keychain are what scripts/bench adds on top.
 func BenchmarkTokenPrintCached(b *testing.B) {
 	w := newWorld(b)

@@ -41,7 +41,8 @@ The proof is signed with the profile's key for this method and URL (its
 query and fragment do not count), and for this token; it is good for one
 request, made now. A server that answers with use_dpop_nonce and a
 DPoP-Nonce header wants a new proof with --nonce set to that value.
-The token is refreshed first when it expires within 30s (or --min-ttl).
+The token is refreshed first when it expires within 30s (a third of its
+lifetime for a token that lives less than 90s), or within --min-ttl.
 
 token print hands out the token alone, which is useless without proofs:
 a proof is per request, so it has a command of its own.`,

@@ -52,11 +52,11 @@ with the next step to take where there is one.`,
 				{"settings", `the config file, never secrets: $AUTHCTL_CONFIG, else $XDG_CONFIG_HOME/authctl/config.yaml, else ~/.config/authctl/config.yaml (%AppData%\authctl\config.yaml on Windows).`},
 				{"locks", "two lock files per profile under $XDG_STATE_HOME/authctl/locks/, released by the OS if the process dies: the refresh lock, held only during a refresh (and while a login stores its credential), and the login lock, held during a login so that a second login of the profile waits."},
 				{"cache", "discovery documents under $XDG_CACHE_HOME/authctl/ (one day)."},
-				{"token copy", `on Linux, a copy of the access token (with its type and expiry; never the refresh token, ID token or client secret) in the kernel's user keyring: in memory only, readable by your own processes only, dropped by the kernel when the token is within 30s of its expiry. A plain "authctl token print" hands it out without reading the keychain. Login, logout, every refresh, a token an API refused, and any change of the profile's settings or config file replace or drop it. Where keyctl is refused (some containers), authctl reads the keychain every time; -v says why.`},
+				{"token copy", `on Linux, a copy of the access token (with its type and expiry; never the refresh token, ID token or client secret) in the kernel's user keyring: in memory only, readable by your own processes only, dropped by the kernel when the token is within its refresh margin of its expiry (30s, a third of the lifetime of a token that lives less than 90s). A plain "authctl token print" hands it out without reading the keychain. Login, logout, every refresh, a token an API refused, and any change of the profile's settings or config file replace or drop it. Where keyctl is refused (some containers), authctl reads the keychain every time; -v says why.`},
 			}) + `
 A locked keychain stops refreshes, not the use of a token that is still
-valid: token print goes on printing the copy until it is within 30s of its
-expiry.
+valid: token print goes on printing the copy until it is within its refresh
+margin of its expiry.
 
 authctl logout deletes the credential, its copy and the cache of a
 profile; authctl profile remove also removes its settings.`,
