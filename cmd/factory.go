@@ -259,6 +259,12 @@ type Profile struct {
 	// keeps credential files (used or not).
 	Store       keychain.Store
 	InsecureDir string
+	// Leftover is the storage the profile does not use: the OS keychain
+	// for an --insecure-storage profile, the credential file for the
+	// others. A credential of the profile found there was left by a login
+	// made before the profile switched; the next login or logout deletes
+	// it (see dropLeftover).
+	Leftover keychain.Store
 	// Source hands out fresh tokens of this profile.
 	Source *token.Source
 	// Metadata returns the provider's endpoints: the ones set by hand,
@@ -280,6 +286,9 @@ func (f *Factory) build(ps paths, cf *configfile.File, name, from string, r *res
 		Resolver:    provider.Resolver{Client: f.HTTPClient(), Cache: provider.Cache{Dir: ps.Cache, Now: f.deps.Now}, Log: f.Log},
 	}
 	p.Store = f.store(p)
+	other := *p
+	other.InsecureStorage = !p.InsecureStorage
+	p.Leftover = f.store(&other)
 	p.Metadata = onceMetadata(func(ctx context.Context) (*provider.Metadata, error) {
 		if !p.hasProvider() {
 			return nil, usageErrorf("profile %q has no issuer: run: authctl login -p %s --issuer URL --client-id ID", p.Name, p.Name)

@@ -445,12 +445,8 @@ func saveLogin(ctx context.Context, opts *LoginOptions, p *Profile, cred *token.
 	if err := p.Source.Replace(context.WithoutCancel(ctx), cred); err != nil {
 		return err
 	}
-	if !p.InsecureStorage {
-		// Moving back to the keychain: the plain file of an earlier
-		// --insecure-storage login goes.
-		if err := keychain.NewFile(p.InsecureDir).Delete(ctx, p.Name); err != nil {
-			fmt.Fprintf(opts.IO.ErrOut, "authctl: warning: could not delete the old credential file in %s: %v\n", p.InsecureDir, err)
-		}
+	if err := dropLeftover(ctx, p); err != nil {
+		fmt.Fprintf(opts.IO.ErrOut, "authctl: warning: could not delete the credential of an earlier login: %v\n", err)
 	}
 	if err := saveSettings(p); err != nil {
 		fmt.Fprintf(opts.IO.ErrOut, "authctl: warning: logged in, but the settings were not saved: %v\n", err)

@@ -216,12 +216,10 @@ func logoutProfile(ctx context.Context, opts *LogoutOptions, p *Profile) error {
 	if res.Found && !res.Revoked && res.Err != nil && !opts.NoRevoke {
 		fmt.Fprintf(opts.IO.ErrOut, "authctl: warning: the tokens were not revoked (%v); they may stay valid at the provider until they expire\n", res.Err)
 	}
-	if !p.InsecureStorage {
-		// A plain file left from an earlier --insecure-storage login must
-		// not outlive the logout.
-		if err := keychain.NewFile(p.InsecureDir).Delete(ctx, p.Name); err != nil {
-			return fmt.Errorf("delete %s: %w", p.InsecureDir, err)
-		}
+	// A credential left by a login made before the profile switched
+	// storage must not outlive the logout either.
+	if err := dropLeftover(ctx, p); err != nil {
+		return fmt.Errorf("delete the credential of an earlier login: %w", err)
 	}
 	if err := p.Resolver.Cache.Delete(p.Name); err != nil {
 		return fmt.Errorf("delete cached discovery: %w", err)
@@ -235,6 +233,20 @@ func logoutProfile(ctx context.Context, opts *LogoutOptions, p *Profile) error {
 		fmt.Fprintf(opts.IO.ErrOut, "Logged out of profile %q.\n", p.Name)
 	}
 	return nil
+}
+
+// dropLeftover deletes p's credential from the storage p does not use,
+// where a login made before the profile switched between the keychain and
+// --insecure-storage left it. An --insecure-storage profile on a machine
+// whose keychain cannot be used (no Secret Service, a locked collection)
+// has nothing to delete that authctl could reach: that is no error, and
+// nothing starts a keychain to find out.
+func dropLeftover(ctx context.Context, p *Profile) error {
+	err := p.Leftover.Delete(ctx, p.Name)
+	if p.InsecureStorage && errors.Is(err, keychain.ErrUnavailable) {
+		return nil
+	}
+	return err
 }
 
 // hasCredential reports whether p may have a stored credential: anything
