@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/authctl/authctl/safetext"
 )
 
 // DefaultUserAgent is sent as User-Agent when neither -A nor Env.UserAgent
@@ -422,15 +424,18 @@ func (r *run) explain401(resp *http.Response, sameOrigin, sentBody bool) {
 			detail += d
 		}
 	}
+	// The reason phrase is the server's text: Go's client takes escape
+	// sequences in it.
+	status := safetext.Redact(resp.Status, 100)
 	switch {
 	case !sameOrigin:
-		r.note("%s from %s%s (after a redirect to another origin, where authctl does not send the token)", resp.Status, originOf(r.hopURL), detail)
+		r.note("%s from %s%s (after a redirect to another origin, where authctl does not send the token)", status, originOf(r.hopURL), detail)
 	case r.opts.ownAuthorization() != authNone:
-		r.note("%s%s (with the Authorization of -H; authctl sent no token)", resp.Status, detail)
+		r.note("%s%s (with the Authorization of -H; authctl sent no token)", status, detail)
 	case sentBody && !r.body.resendable():
-		r.note("%s%s; the request could not be retried with a refreshed token because its body was read from input and is over %d bytes (MaxBufferedStdin); write it to a file and use @file", resp.Status, detail, MaxBufferedStdin)
+		r.note("%s%s; the request could not be retried with a refreshed token because its body was read from input and is over %d bytes (MaxBufferedStdin); write it to a file and use @file", status, detail, MaxBufferedStdin)
 	default:
-		r.note("%s even with a refreshed token%s", resp.Status, detail)
+		r.note("%s even with a refreshed token%s", status, detail)
 	}
 }
 

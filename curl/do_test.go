@@ -954,3 +954,40 @@ func TestUnusableURLIsUsageError(t *testing.T) {
 		}
 	}
 }
+
+// rawStatusServer answers every request with a 401 whose status line
+// carries reason, written raw (net/http would not send such a phrase).
+func rawStatusServer(t *testing.T, reason string) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, buf, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer c.Close()
+		fmt.Fprintf(buf, "HTTP/1.1 401 %s\r\nWWW-Authenticate: Bearer error=\"invalid_token\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", reason)
+		buf.Flush()
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// An API's reason phrase is text from outside: Go's client takes escape
+// sequences in it (it refuses them only in header values), and they must
+// not reach the terminal through the 401 note or -v.
+func TestStatusLineIsCleanedForTheTerminal(t *testing.T) {
+	url := rawStatusServer(t, "Unauthorized\x1b]0;owned\x07\x1b[2J\x9b")
+	for _, args := range [][]string{{url}, {"-v", url}} {
+		res := runCurl(t, nil, "", args...)
+		if res.err != nil {
+			t.Fatalf("%q: %v", args, res.err)
+		}
+		if strings.ContainsAny(res.stderr, "\x1b\x07") || strings.Contains(res.stderr, "\u009b") {
+			t.Errorf("%q: stderr holds control characters: %q", args, res.stderr)
+		}
+		if !strings.Contains(res.stderr, "401 Unauthorized") {
+			t.Errorf("%q: stderr %q; want the status", args, res.stderr)
+		}
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/authctl/authctl/safetext"
 )
 
 // Verbose wraps base so that every request and response passing through it
@@ -59,7 +61,9 @@ func (v *verbose) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, err
 	}
 	sb.Reset()
-	fmt.Fprintf(&sb, "< %s %s\n", resp.Proto, resp.Status)
+	// The server's reason phrase may hold escape sequences (Go's client
+	// refuses them only in header values): not for the terminal.
+	fmt.Fprintf(&sb, "< %s %s\n", resp.Proto, safetext.Clean(resp.Status, 0))
 	rh := resp.Header.Clone()
 	if len(resp.TransferEncoding) > 0 && rh.Get("Transfer-Encoding") == "" {
 		rh["Transfer-Encoding"] = resp.TransferEncoding
@@ -91,7 +95,7 @@ func writeHeaderLines(sb *strings.Builder, prefix string, h http.Header) {
 			if isSecretHeader(k) {
 				val = redactCredential(val)
 			}
-			fmt.Fprintf(sb, "%s%s: %s\n", prefix, k, val)
+			fmt.Fprintf(sb, "%s%s: %s\n", prefix, k, safetext.Clean(val, 0))
 		}
 	}
 }

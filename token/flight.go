@@ -37,6 +37,10 @@ type flight struct {
 	// after the first save of a refresh's answer, or when the flight ends.
 	saved     chan struct{}
 	savedOnce sync.Once
+	// unchecked is the ID token of the saved answer, left to check once
+	// the refresh lock is released (see Source.adoptIDToken). Only the
+	// refresh's own goroutine uses it.
+	unchecked *idCheck
 	// done is closed when cred and err are final.
 	done chan struct{}
 	cred *Credential

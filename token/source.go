@@ -50,8 +50,9 @@ type Source struct {
 	// VerifyIDToken, when set, checks an ID token returned by a refresh
 	// (signature, issuer, audience, expiry, at_hash against accessToken)
 	// and returns its subject. It may wait on the network (the provider's
-	// keys), so it runs only after the rotated refresh token is saved; the
-	// ID token is stored once it passes. When nil, a refresh's ID token is
+	// keys), so it runs only after the rotated refresh token is saved, and
+	// with the refresh lock released; the ID token is stored once it
+	// passes. When nil, a refresh's ID token is
 	// stored unchecked.
 	VerifyIDToken func(ctx context.Context, raw, accessToken string) (subject string, err error)
 	// Now is the clock; nil means time.Now.
@@ -341,9 +342,19 @@ func (s *Source) giveUp(f *flight) {
 // lockWait bounds how long a refresh waits for another process's refresh.
 const lockWait = 30 * time.Second
 
+// refreshLocked refreshes under the cross-process lock, then, with the
+// lock released, checks the new ID token the refresh returned, if any.
 func (s *Source) refreshLocked(f *flight, stale string, minTTL time.Duration) (*Credential, error) {
 	ctx, cancel := context.WithTimeout(f.ctx, lockWait+time.Minute)
 	defer cancel()
+	c, err := s.refreshUnderLock(ctx, f, stale, minTTL)
+	if err != nil || f.unchecked == nil {
+		return c, err
+	}
+	return s.adoptIDToken(ctx, f, f.unchecked), nil
+}
+
+func (s *Source) refreshUnderLock(ctx context.Context, f *flight, stale string, minTTL time.Duration) (*Credential, error) {
 	unlock, err := s.lock(ctx)
 	if err != nil {
 		return nil, err
