@@ -38,6 +38,7 @@ import (
 // TestMain makes this test binary double as the authctl and testbrowser
 // commands of the scripts in testdata/script.
 func TestMain(m *testing.M) {
+	handDownSignals()
 	testscript.Main(m, map[string]func(){
 		"authctl":     func() { os.Exit(run(scriptKeychain())) },
 		"testbrowser": func() { os.Exit(testbrowser.Main(os.Args[1:], os.Stdout, os.Stderr)) },

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/signal"
 	"regexp"
 	"strings"
 	"syscall"
@@ -29,6 +30,25 @@ var finishingRe = regexp.MustCompile(`^authctl: finishing the refresh`)
 // scriptSignals are the signals cmdSignal sends, by name.
 var scriptSignals = map[string]os.Signal{
 	"INT": syscall.SIGINT, "TERM": syscall.SIGTERM, "HUP": syscall.SIGHUP, "QUIT": syscall.SIGQUIT,
+}
+
+// handDownSignals gives the processes the tests start the default action
+// of the signals the scripts send, also when this test binary started with
+// some of them ignored (a suite run under nohup ignores SIGHUP; a
+// background job of a script, SIGINT and SIGQUIT). authctl keeps a signal
+// ignored when it starts so, which is right for a user's nohup, and a
+// script sending it that signal would fail for a reason outside authctl.
+// A Go process that catches a signal starts its children with its default
+// action; this one catches each signal it inherited ignored and drops it,
+// as ignoring it did. The children it starts so find nothing ignored and
+// do nothing here.
+func handDownSignals() {
+	drop := make(chan os.Signal, 1)
+	for _, sig := range scriptSignals {
+		if signal.Ignored(sig) {
+			signal.Notify(drop, sig)
+		}
+	}
 }
 
 // cmdSignal runs authctl ARGS in the background, waits until the provider
