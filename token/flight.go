@@ -54,12 +54,16 @@ func newFlight(parent context.Context) *flight {
 	return f
 }
 
-// join adds a caller, unless every caller has already given up; it
-// reports whether it did.
+// join adds a caller and reports whether it did: it does not when every
+// caller gave up before the request was sent, since the flight then stops.
+// A request already sent is joined even when no caller waits any more, so
+// that a caller arriving then waits for its answer to be saved as well
+// (rather than starting a flight of its own that, if its caller too has
+// given up, ends at once and lets the process exit before the save).
 func (f *flight) join() bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.wanted.Err() != nil {
+	if f.wanted.Err() != nil && !f.sent {
 		return false
 	}
 	f.waiters++

@@ -219,6 +219,71 @@ func TestRefreshCallerGivesUpAfterRequestSent(t *testing.T) {
 	}
 }
 
+// TestCallerArrivingAfterAllGaveUpWaitsForTheSentRefresh: a caller that
+// comes to a refresh whose request is sent, after every other caller gave
+// up, waits for the answer to be saved as they do, instead of starting a
+// refresh of its own that its own given-up context ends at once.
+func TestCallerArrivingAfterAllGaveUpWaitsForTheSentRefresh(t *testing.T) {
+	received, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	p := newIdP(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		once.Do(func() { close(received) })
+		<-release
+		rotating(w, r, n)
+	})
+	answer := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(answer)
+	store := keychaintest.New()
+	put(t, store, cred("AT0", "RT0", time.Now().Add(-time.Minute)))
+	src := source(store, p)
+	finishing := make(chan struct{}, 10)
+	src.Finishing = func() { finishing <- struct{}{} }
+	ctx, cancel := context.WithCancel(context.Background())
+	// Once armed: the second caller decides to refresh and, before it
+	// gets to the refresh under way, both give up and the first one
+	// leaves it.
+	var armed, refreshing atomic.Int32
+	src.Log = func(format string, _ ...any) {
+		if armed.Load() == 1 && strings.HasSuffix(format, ": refreshing") && refreshing.Add(1) == 1 {
+			cancel()
+			select {
+			case <-finishing:
+			case <-time.After(30 * time.Second):
+				t.Error("the first caller did not give up")
+			}
+		}
+	}
+
+	first := make(chan error, 1)
+	go func() {
+		_, err := src.Token(ctx, 0)
+		first <- err
+	}()
+	<-received // the first caller's refresh request is sent
+	armed.Store(1)
+	second := make(chan string, 1)
+	go func() {
+		_, err := src.Token(ctx, 0)
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("second caller: err = %v, want context.Canceled", err)
+		}
+		second <- storedRefreshToken(store)
+	}()
+	select {
+	case stored := <-second:
+		t.Fatalf("the second caller returned (with %q stored) before the refresh already sent was answered", stored)
+	case <-time.After(time.Second):
+	}
+	answer()
+	if stored := <-second; stored != "RT1" {
+		t.Errorf("second caller returned with %q stored, want the rotated RT1", stored)
+	}
+	<-first
+	if n := p.count(); n != 1 {
+		t.Errorf("%d refresh requests, want 1", n)
+	}
+}
+
 // TestRefreshCallerGivesUpWhileSaving: a caller that gives up while the
 // refresh writes the credential returns only once the write is over, so
 // that a process exiting on Ctrl-C does not leave it half written.
