@@ -40,22 +40,19 @@ func TestNoSessionBusIsExplainedAndLaunchesNothing(t *testing.T) {
 		BusSocket: filepath.Join(t.TempDir(), "no-bus"),
 	})
 	ctx := context.Background()
-	start := time.Now()
 	_, getErr := s.Get(ctx, "work")
 	setErr := s.Set(ctx, "work", []byte("secret"))
 	delErr := s.Delete(ctx, "work")
 	for name, err := range map[string]error{"Get": getErr, "Set": setErr, "Delete": delErr} {
-		if !errors.Is(err, keychain.ErrUnavailable) {
-			t.Errorf("%s = %v, want ErrUnavailable", name, err)
+		// At once: the preflight's own error, not the call's time limit.
+		if !errors.Is(err, keychain.ErrUnavailable) || errors.Is(err, keychain.ErrTimeout) {
+			t.Errorf("%s = %v, want ErrUnavailable and not ErrTimeout", name, err)
 			continue
 		}
 		msg := err.Error()
 		if !strings.Contains(msg, "DBUS_SESSION_BUS_ADDRESS is not set") || !strings.Contains(msg, "--insecure-storage") || strings.Contains(msg, "\n") {
 			t.Errorf("%s error %q does not explain the missing bus and the way out in one line", name, msg)
 		}
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("failing took %v, want at once", d)
 	}
 	if _, err := os.Stat(mark); err == nil {
 		t.Fatal("dbus-launch was run")
@@ -139,29 +136,42 @@ func TestHungKeychainTimesOut(t *testing.T) {
 		"Set":    func() error { return s.Set(ctx, "work", []byte("x")) },
 		"Delete": func() error { return s.Delete(ctx, "work") },
 	} {
-		start := time.Now()
-		err := call()
-		d := time.Since(start)
+		// The bus never answers: only the 200ms limit can end the call.
+		err := returnsWithin(t, name, call)
 		if !errors.Is(err, keychain.ErrTimeout) || !errors.Is(err, keychain.ErrUnavailable) {
 			t.Errorf("%s = %v, want ErrTimeout and ErrUnavailable", name, err)
 		} else if !strings.Contains(err.Error(), "200ms") {
 			t.Errorf("%s error %q does not name the time limit", name, err)
 		}
-		if d > 5*time.Second {
-			t.Errorf("%s took %v with a 200ms limit", name, d)
-		}
 	}
 
-	// The caller's context ends the wait too, with its own error.
+	// The caller's context ends the wait too, with its own error (the
+	// call's limit, a minute, would end it with ErrTimeout).
 	cctx, cancel := context.WithCancel(ctx)
 	time.AfterFunc(50*time.Millisecond, cancel)
 	slow := keychain.NewSystem(keychain.SystemOptions{Timeout: time.Minute, Getenv: func(string) string { return addr }})
-	start := time.Now()
-	if _, err := slow.Get(cctx, "work"); !errors.Is(err, context.Canceled) {
+	if _, err := slow.Get(cctx, "work"); !errors.Is(err, context.Canceled) || errors.Is(err, keychain.ErrTimeout) {
 		t.Errorf("Get with cancelled context = %v, want context.Canceled", err)
 	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("cancelled Get took %v", d)
+}
+
+// hangWait is how long returnsWithin waits: a call it guards is either
+// ended by a far shorter limit or hangs for good, so the wait is set for a
+// loaded machine's delays, not the call's limit.
+const hangWait = 30 * time.Second
+
+// returnsWithin runs call and returns its error, or fails t if call has not
+// returned within hangWait (it hangs).
+func returnsWithin(t *testing.T, what string, call func() error) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- call() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(hangWait):
+		t.Fatalf("%s has not returned after %s: it hangs", what, hangWait)
+		return nil
 	}
 }
 
@@ -171,13 +181,10 @@ func TestNoSecretServiceOnTheBusIsExplained(t *testing.T) {
 	}
 	addr := privateBus(t)
 	s := keychain.NewSystem(keychain.SystemOptions{Getenv: func(string) string { return addr }})
-	start := time.Now()
+	// At once, with the reason: not after the call's time limit.
 	_, err := s.Get(context.Background(), "work")
-	if !errors.Is(err, keychain.ErrUnavailable) || !strings.Contains(err.Error(), "no Secret Service") {
+	if !errors.Is(err, keychain.ErrUnavailable) || errors.Is(err, keychain.ErrTimeout) || !strings.Contains(err.Error(), "no Secret Service") {
 		t.Fatalf("Get = %v, want the no-Secret-Service error", err)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("took %v", d)
 	}
 }
 

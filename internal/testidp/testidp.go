@@ -378,9 +378,17 @@ func (p *IdP) post(ctx context.Context, what, path string) error {
 	return nil
 }
 
-// Close stops the provider (SIGTERM, then SIGKILL after 5 s) and waits for
-// it to exit. It is safe to call more than once.
+// closeGrace is how long Close waits for the provider to exit on SIGTERM
+// before it kills it. The provider exits at once on SIGTERM; the grace is
+// long so that a loaded machine never reaches it.
+const closeGrace = 30 * time.Second
+
+// Close stops the provider (SIGTERM, then SIGKILL after 30 s) and waits for
+// it to exit. It returns an error when the provider had to be killed: it
+// did not exit on SIGTERM, as it promises to. It is safe to call more than
+// once; later calls return nil.
 func (p *IdP) Close() error {
+	var err error
 	p.once.Do(func() {
 		select {
 		case <-p.done:
@@ -389,15 +397,17 @@ func (p *IdP) Close() error {
 		}
 		if runtime.GOOS == "windows" {
 			_ = p.cmd.Process.Kill()
-		} else {
-			_ = p.cmd.Process.Signal(syscall.SIGTERM)
+			<-p.done
+			return
 		}
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-p.done:
-		case <-time.After(5 * time.Second):
+		case <-time.After(closeGrace):
 			_ = p.cmd.Process.Kill()
 			<-p.done
+			err = fmt.Errorf("test provider did not exit within %s of SIGTERM, so it was killed", closeGrace)
 		}
 	})
-	return nil
+	return err
 }

@@ -103,16 +103,12 @@ func TestStatsCountFailedRequestsAndReset(t *testing.T) {
 	}
 }
 
+// TestCloseStopsTheProviderPromptly: the provider exits on SIGTERM, so
+// Close never has to wait out its grace and kill it (which it reports).
 func TestCloseStopsTheProviderPromptly(t *testing.T) {
 	idp := testidp.StartT(t, testidp.Options{AccessTTL: 2 * time.Second})
-	start := time.Now()
 	if err := idp.Close(); err != nil {
 		t.Fatal(err)
-	}
-	// Close falls back to SIGKILL after 5 s; a prompt SIGTERM exit is well
-	// under that even on a loaded machine.
-	if d := time.Since(start); d > 4*time.Second {
-		t.Errorf("Close took %v, want under 4s (SIGTERM must exit promptly)", d)
 	}
 	if _, err := http.Get(idp.Issuer + "/.well-known/openid-configuration"); err == nil {
 		t.Error("provider still answers after Close")
