@@ -312,7 +312,7 @@ func clientSecret(opts *LoginOptions, p *Profile, stored []byte) string {
 		return ""
 	}
 	c, err := token.Decode(stored)
-	if err != nil || c.ClientSecret == "" || c.Issuer != p.Issuer || c.ClientID != p.ClientID {
+	if err != nil || c.ClientSecret == "" || !provider.IssuerMatches(p.Issuer, c.Issuer) || c.ClientID != p.ClientID {
 		return ""
 	}
 	opts.Log("using the client secret kept with the stored credential")

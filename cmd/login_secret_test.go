@@ -25,6 +25,7 @@ func TestLoginClientSecretSource(t *testing.T) {
 		{"from the environment", "env-secret", nil, "env-secret"},
 		{"the environment wins over the stored one", "env-secret", stored(iss, client, "old"), "env-secret"},
 		{"kept with the stored credential", "", stored(iss, client, "old"), "old"},
+		{"kept across a trailing slash of the issuer", "", stored(iss+"/", client, "old"), "old"},
 		{"not from another client's credential", "", stored(iss, "other", "old"), ""},
 		{"not from another issuer's credential", "", stored("https://evil.example", client, "old"), ""},
 		{"not from an unreadable credential", "", []byte("{garbage"), ""},
