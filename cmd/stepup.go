@@ -41,7 +41,7 @@ func (f *Factory) stepUpLogin(p *Profile, e *token.StepUpError) *LoginOptions {
 // stderr are both terminals, so a login can show its words and read a
 // pasted address.
 func (f *Factory) interactive() bool {
-	return isTerminal(f.deps.Stdin) && isTerminal(f.deps.Stderr)
+	return f.stdinIsTerminal() && isTerminal(f.deps.Stderr)
 }
 
 func isTerminal(v any) bool {
