@@ -1,9 +1,7 @@
 package cmd
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"time"
@@ -95,17 +93,9 @@ func cachedEntry(req printRequest, deps Deps) (*tokencache.Entry, string) {
 // them: nil for a missing file, an error for one that --config names
 // (mustExist) but is not there, or that cannot be read.
 func readConfig(path string, mustExist bool) ([]byte, error) {
-	fh, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) && !mustExist {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer fh.Close()
-	b, err := io.ReadAll(io.LimitReader(fh, configfile.MaxSize+1))
-	if err == nil && len(b) > configfile.MaxSize {
-		err = errors.New("too large")
+	b, exists, err := configfile.Read(path)
+	if err == nil && !exists && mustExist {
+		err = fmt.Errorf("%s: %w", path, os.ErrNotExist)
 	}
 	return b, err
 }

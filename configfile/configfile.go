@@ -51,20 +51,12 @@ type File struct {
 // File whose Exists is false; an unreadable, oversized or malformed one is
 // an *Error naming the line where the parser says.
 func Load(path string) (*File, error) {
-	fh, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	data, exists, err := Read(path)
+	if err != nil {
+		return nil, err
+	}
+	if !exists {
 		return &File{path: path}, nil
-	}
-	if err != nil {
-		return nil, &Error{Path: path, Msg: err.Error()}
-	}
-	defer fh.Close()
-	data, err := io.ReadAll(io.LimitReader(fh, MaxSize+1))
-	if err != nil {
-		return nil, &Error{Path: path, Msg: err.Error()}
-	}
-	if len(data) > MaxSize {
-		return nil, &Error{Path: path, Msg: fmt.Sprintf("larger than %d bytes; is this the config file?", MaxSize)}
 	}
 	f, err := Parse(path, data)
 	if err != nil {
@@ -72,6 +64,28 @@ func Load(path string) (*File, error) {
 	}
 	f.exists = true
 	return f, nil
+}
+
+// Read returns the bytes of the config file at path, read through the
+// MaxSize limit, without parsing them; exists is false (and data nil) when
+// there is no file. Errors are *Error.
+func Read(path string) (data []byte, exists bool, err error) {
+	fh, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, &Error{Path: path, Msg: err.Error()}
+	}
+	defer fh.Close()
+	data, err = io.ReadAll(io.LimitReader(fh, MaxSize+1))
+	if err != nil {
+		return nil, false, &Error{Path: path, Msg: err.Error()}
+	}
+	if len(data) > MaxSize {
+		return nil, false, &Error{Path: path, Msg: fmt.Sprintf("larger than %d bytes; is this the config file?", MaxSize)}
+	}
+	return data, true, nil
 }
 
 // Parse parses data as the contents of the config file at path.
