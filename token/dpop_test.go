@@ -131,6 +131,50 @@ func TestRefreshBoundCredential(t *testing.T) {
 	}
 }
 
+// A refresh of a bound credential answered with a bearer token: the
+// unbound token is neither used nor stored as if it were bound, the
+// rotated refresh token is kept (the provider has retired the old one),
+// and the error says to log in again.
+func TestRefreshBoundCredentialGetsBearer(t *testing.T) {
+	for _, typ := range []string{"Bearer", ""} {
+		t.Run("token_type "+typ, func(t *testing.T) {
+			p := newIdP(t, func(w http.ResponseWriter, _ *http.Request, n int) {
+				v := map[string]any{"access_token": fmt.Sprintf("AT%d", n), "refresh_token": fmt.Sprintf("RT%d", n), "expires_in": 3600}
+				if typ != "" {
+					v["token_type"] = typ
+				}
+				w.Header().Set("Content-Type", "application/json")
+				_ = json.NewEncoder(w).Encode(v)
+			})
+			store := keychaintest.New()
+			c, key := boundCred(t, "AT0", "RT0", time.Now().Add(-time.Minute))
+			put(t, store, c)
+			s := source(store, p)
+			s.DPoP = true
+			got, err := s.Token(context.Background(), 0)
+			if err == nil {
+				t.Fatalf("got %s of type %s; want an error", got.AccessToken, got.Type())
+			}
+			if !isLoginRequired(err) || !errors.Is(err, token.ErrNotBound) {
+				t.Errorf("err %v; want a login-required ErrNotBound", err)
+			}
+			if msg := err.Error(); strings.Contains(msg, "\n") || strings.Contains(msg, "AT1") || strings.Contains(msg, "RT1") {
+				t.Errorf("err %q: not one line, or it quotes a token", msg)
+			}
+			kept := stored(t, store)
+			if kept == nil || kept.RefreshToken != "RT1" {
+				t.Fatalf("stored %+v; want the rotated refresh token RT1", kept)
+			}
+			if kept.AccessToken == "AT1" || kept.Type() != "DPoP" {
+				t.Errorf("stored access token %s of type %s; the unbound one must not be stored as bound", kept.AccessToken, kept.Type())
+			}
+			if k, err := kept.ProofKey(); err != nil || k == nil || k.Thumbprint() != key.Thumbprint() {
+				t.Errorf("the credential lost its key: %v", err)
+			}
+		})
+	}
+}
+
 func TestLoadDPoPSettingChanged(t *testing.T) {
 	store := keychaintest.New()
 	bound, _ := boundCred(t, "AT0", "RT0", time.Now().Add(time.Hour))
