@@ -286,6 +286,51 @@ func TestTransportBoundToken(t *testing.T) {
 	}
 }
 
+// An API that answers every proof with a new nonce: one retry with the
+// nonce, then its 401 is the caller's. A nonce challenge never costs a
+// refresh (with rotating refresh tokens, each would churn the grant).
+func TestTransportNonceChallengeAgain(t *testing.T) {
+	p := newDPoPIdP(t)
+	store := keychaintest.New()
+	c, key := boundCred(t, "AT0", "RT0", time.Now().Add(time.Hour))
+	put(t, store, c)
+	s := source(store, p.idp)
+	s.DPoP = true
+	var mu sync.Mutex
+	var nonces []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pr := readProof(t, r.Header.Get("DPoP"))
+		mu.Lock()
+		nonces = append(nonces, pr.Nonce)
+		n := len(nonces)
+		mu.Unlock()
+		if pr.JKT != key.Thumbprint() || r.Header.Get("Authorization") != "DPoP AT0" {
+			t.Errorf("request %d: proof %+v, Authorization %q", n, pr, r.Header.Get("Authorization"))
+		}
+		w.Header().Set("WWW-Authenticate", `DPoP error="use_dpop_nonce"`)
+		w.Header().Set("DPoP-Nonce", fmt.Sprintf("nonce-%d", n))
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	defer srv.Close()
+	resp, err := (&http.Client{Transport: &token.Transport{Source: s}}).Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("status %d; want the API's 401", resp.StatusCode)
+	}
+	if strings.Join(nonces, ",") != ",nonce-1" {
+		t.Errorf("the API got nonces %q; want one request without, one retry with nonce-1", nonces)
+	}
+	if p.count() != 0 {
+		t.Errorf("%d token requests; a nonce challenge must not cause a refresh", p.count())
+	}
+	if got := stored(t, store); got.AccessToken != "AT0" || got.RefreshToken != "RT0" {
+		t.Errorf("the credential changed: %s/%s", got.AccessToken, got.RefreshToken)
+	}
+}
+
 func TestTransportDPoPTokenWithoutKey(t *testing.T) {
 	store := keychaintest.New()
 	c := cred("AT0", "RT0", time.Now().Add(time.Hour))
