@@ -1,29 +1,29 @@
-//go:build unix
-
 package keychain
 
 import (
 	"fmt"
 	"io/fs"
-	"os"
-	"syscall"
+
+	"github.com/authctl/authctl/internal/private"
 )
 
 // checkPrivate refuses a credential directory or file that another user
 // could read or change: one whose mode grants group or others any access,
-// or that another user owns. The error names the path and the fix.
+// or that another user owns (see private.Check; nothing is refused where
+// Unix modes do not apply). The error names the path and the fix.
 func checkPrivate(path string, fi fs.FileInfo) error {
-	what, fix := "file", "chmod 600 "+path
-	if fi.IsDir() {
-		what, fix = "directory", "chmod 700 "+path
+	e := private.Check(path, fi, private.AnyAccess)
+	if e == nil {
+		return nil
 	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Getuid() {
-		return &insecureFileError{fmt.Sprintf("credential %s %s belongs to another user (uid %d); remove it and log in again", what, path, st.Uid)}
+	if e.OtherOwner() {
+		return &insecureFileError{fmt.Sprintf("credential %s; remove it and log in again", e)}
 	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return &insecureFileError{fmt.Sprintf("credential %s %s is open to other users (mode %04o); run: %s", what, path, perm, fix)}
+	fix := "chmod 600 " + path
+	if e.Dir {
+		fix = "chmod 700 " + path
 	}
-	return nil
+	return &insecureFileError{fmt.Sprintf("credential %s; run: %s", e, fix)}
 }
 
 // insecureFileError is a credential file or directory that other users
