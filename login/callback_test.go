@@ -244,14 +244,14 @@ func TestCheckerCleansProviderStrings(t *testing.T) {
 	if !errors.Is(err, ErrIssuerMismatch) || len(err.Error()) > 400 || strings.ContainsAny(err.Error(), "\x1b\x07") {
 		t.Errorf("issuer mismatch: %d bytes: %.200q", len(err.Error()), err)
 	}
-	q = url.Values{"state": {"s1"}, "error": {"access_denied\x1b[2J"}, "error_description": {"no\x1b[2J " + long}, "error_uri": {"https://idp.example/\x9b" + long}}
+	q = url.Values{"state": {"s1"}, "error": {"access_denied\x1b[2J"}, "error_description": {"no\x1b[2J " + long}, "error_uri": {"https://idp.example/\u009b" + long}}
 	_, err = c.check(q)
 	var pe *ProviderError
 	if !errors.As(err, &pe) {
 		t.Fatalf("err %v; want a *ProviderError", err)
 	}
 	for _, s := range []string{pe.Code, pe.Description, pe.URI} {
-		if len(s) > 400 || strings.ContainsAny(s, "\x1b\x9b") {
+		if len(s) > 400 || strings.ContainsAny(s, "\x1b\u009b") {
 			t.Errorf("provider string not cleaned: %d bytes: %.100q", len(s), s)
 		}
 	}
