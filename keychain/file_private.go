@@ -12,16 +12,21 @@ import (
 // or that another user owns (see private.Check; nothing is refused where
 // Unix modes do not apply). The error names the path and the fix.
 func checkPrivate(path string, fi fs.FileInfo) error {
-	e := private.Check(path, fi, private.AnyAccess)
-	if e == nil {
-		return nil
+	if e := private.Check(path, fi, private.AnyAccess); e != nil {
+		return insecure(e)
 	}
+	return nil
+}
+
+// insecure is the error for a credential file or directory that e says is
+// not private: what is wrong, and the fix.
+func insecure(e *private.Error) error {
 	if e.OtherOwner() {
 		return &insecureFileError{fmt.Sprintf("credential %s; remove it and log in again", e)}
 	}
-	fix := "chmod 600 " + path
+	fix := "chmod 600 " + e.Path
 	if e.Dir {
-		fix = "chmod 700 " + path
+		fix = "chmod 700 " + e.Path
 	}
 	return &insecureFileError{fmt.Sprintf("credential %s; run: %s", e, fix)}
 }
