@@ -72,6 +72,18 @@ func boundCred(t testing.TB, access, refresh string, exp time.Time) (*token.Cred
 	return c, k
 }
 
+// boundSource stores AT0/RT0, bound to a new key and expiring at exp, and
+// returns a Source of a profile that asks for DPoP, refreshing at p.
+func boundSource(t *testing.T, p *idp, exp time.Time) (*token.Source, *keychaintest.Store, *dpop.Key) {
+	t.Helper()
+	store := keychaintest.New()
+	c, key := boundCred(t, "AT0", "RT0", exp)
+	put(t, store, c)
+	s := source(store, p)
+	s.DPoP = true
+	return s, store, key
+}
+
 // dpopIdP is a provider that wants a nonce first (RFC 9449 §8), then
 // issues DPoP-bound tokens AT<n>/RT<n>; it records each proof.
 type dpopIdP struct {
@@ -101,11 +113,7 @@ func newDPoPIdP(t *testing.T) *dpopIdP {
 
 func TestRefreshBoundCredential(t *testing.T) {
 	p := newDPoPIdP(t)
-	store := keychaintest.New()
-	c, key := boundCred(t, "AT0", "RT0", time.Now().Add(-time.Minute))
-	put(t, store, c)
-	s := source(store, p.idp)
-	s.DPoP = true
+	s, store, key := boundSource(t, p.idp, time.Now().Add(-time.Minute))
 	got, err := s.Token(context.Background(), 0)
 	if err != nil {
 		t.Fatal(err)
@@ -247,11 +255,7 @@ func newDPoPAPI(t *testing.T, key func() *dpop.Key, nonce string, answer func(w 
 
 func TestTransportBoundToken(t *testing.T) {
 	p := newDPoPIdP(t)
-	store := keychaintest.New()
-	c, key := boundCred(t, "AT0", "RT0", time.Now().Add(time.Hour))
-	put(t, store, c)
-	s := source(store, p.idp)
-	s.DPoP = true
+	s, _, key := boundSource(t, p.idp, time.Now().Add(time.Hour))
 	// AT0 is refused: one refresh, and the retry goes with a new proof
 	// for AT2; the API's nonce costs one retry, and no refresh.
 	a := newDPoPAPI(t, func() *dpop.Key { return key }, "rs-nonce", nil, "AT2")
@@ -291,11 +295,7 @@ func TestTransportBoundToken(t *testing.T) {
 // refresh (with rotating refresh tokens, each would churn the grant).
 func TestTransportNonceChallengeAgain(t *testing.T) {
 	p := newDPoPIdP(t)
-	store := keychaintest.New()
-	c, key := boundCred(t, "AT0", "RT0", time.Now().Add(time.Hour))
-	put(t, store, c)
-	s := source(store, p.idp)
-	s.DPoP = true
+	s, store, key := boundSource(t, p.idp, time.Now().Add(time.Hour))
 	var mu sync.Mutex
 	var nonces []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
