@@ -160,8 +160,7 @@ const maxPeek = 64 << 10
 func asksForNonce(resp *http.Response) bool {
 	switch resp.StatusCode {
 	case http.StatusUnauthorized:
-		ch, ok := wwwauth.Find(resp.Header.Values("Www-Authenticate"), HeaderName)
-		return ok && ch.Params["error"] == "use_dpop_nonce"
+		return NonceChallenge(resp)
 	case http.StatusBadRequest:
 		if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "application/json" {
 			return false
@@ -180,4 +179,15 @@ func asksForNonce(resp *http.Response) bool {
 		return json.Unmarshal(peek, &e) == nil && e.Error == "use_dpop_nonce"
 	}
 	return false
+}
+
+// NonceChallenge reports whether resp is an API's 401 whose DPoP
+// challenge has the error use_dpop_nonce (RFC 9449 §9): the API refused
+// the proof's nonce, not the token, so no new token can help.
+func NonceChallenge(resp *http.Response) bool {
+	if resp.StatusCode != http.StatusUnauthorized {
+		return false
+	}
+	ch, ok := wwwauth.Find(resp.Header.Values("Www-Authenticate"), HeaderName)
+	return ok && ch.Params["error"] == "use_dpop_nonce"
 }

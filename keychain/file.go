@@ -69,12 +69,20 @@ func (f *file) Get(ctx context.Context, account string) ([]byte, error) {
 	if err := f.checkPrivate(fh); err != nil {
 		return nil, err
 	}
-	b, err := io.ReadAll(fh)
+	b, err := io.ReadAll(io.LimitReader(fh, MaxFileSecret+1))
 	if err != nil {
 		return nil, fmt.Errorf("read credential file: %w", err)
 	}
+	if len(b) > MaxFileSecret {
+		return nil, fmt.Errorf("%w: credential file %s is larger than %d KiB, more than a credential can be", ErrCorrupt, p, MaxFileSecret>>10)
+	}
 	return b, nil
 }
+
+// MaxFileSecret is the most bytes Get reads from a credential file of
+// NewFile's store: far more than a credential with all its tokens and key
+// (a few KiB), so that a larger file is not read whole into memory.
+const MaxFileSecret = 1 << 20
 
 // checkPrivate refuses the open credential file fh when it, or the
 // directory holding it, is not private to the user.

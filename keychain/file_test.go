@@ -186,3 +186,29 @@ func TestFileStoreRefusesOpenFilesOnRead(t *testing.T) {
 		})
 	}
 }
+
+// TestFileStoreBoundsRead: a credential file far larger than any
+// credential (another program's file, or one grown by mistake) is not
+// read whole into memory; Get says what is wrong and that a login
+// replaces it. One at the limit is read.
+func TestFileStoreBoundsRead(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "credentials")
+	s := keychain.NewFile(dir)
+	atLimit := bytes.Repeat([]byte("x"), keychain.MaxFileSecret)
+	if err := s.Set(ctx, "work", atLimit); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := s.Get(ctx, "work"); err != nil || !bytes.Equal(b, atLimit) {
+		t.Fatalf("Get at the limit: %d bytes, %v", len(b), err)
+	}
+	file := filepath.Join(dir, "work")
+	if err := os.WriteFile(file, append(atLimit, 'x'), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Get(ctx, "work")
+	if b != nil || !errors.Is(err, keychain.ErrCorrupt) || !strings.Contains(err.Error(), file) {
+		t.Fatalf("Get over the limit: %d bytes, %v; want ErrCorrupt naming %s", len(b), err, file)
+	}
+}

@@ -13,7 +13,11 @@ import (
 	"time"
 
 	"github.com/authctl/authctl/provider"
+	"github.com/authctl/authctl/safetext"
 )
+
+// maxIssuer bounds the iss value an error quotes from a redirect.
+const maxIssuer = 200
 
 // response is the outcome of one authorization response, from the
 // loopback callback or a pasted URL.
@@ -54,13 +58,13 @@ func (c checker) check(q url.Values) (string, error) {
 	}
 	if iss, ok := q["iss"]; ok {
 		if len(iss) != 1 || !c.issuerIs(iss[0]) {
-			return "", fmt.Errorf("%w: expected %q, got %q", ErrIssuerMismatch, c.issuer, q.Get("iss"))
+			return "", fmt.Errorf("%w: expected %q, got %q", ErrIssuerMismatch, c.issuer, safetext.Redact(q.Get("iss"), maxIssuer))
 		}
 	} else if c.issRequired {
 		return "", fmt.Errorf("%w: the provider advertises the iss parameter but the response has none", ErrIssuerMismatch)
 	}
 	if e := q.Get("error"); e != "" {
-		return "", &ProviderError{Code: e, Description: q.Get("error_description"), URI: q.Get("error_uri")}
+		return "", provider.NewError(e, q.Get("error_description"), q.Get("error_uri"), "")
 	}
 	code := q.Get("code")
 	if code == "" || len(q["code"]) != 1 {

@@ -233,3 +233,29 @@ func TestCheckerRefusesRepeatedParameters(t *testing.T) {
 		t.Errorf("a plain response: %q, %v", code, err)
 	}
 }
+
+// TestCheckerCleansProviderStrings: what the redirect says (iss, the
+// provider's error) reaches the terminal printable and bounded.
+func TestCheckerCleansProviderStrings(t *testing.T) {
+	c := checker{state: "s1", issuer: "https://idp.example"}
+	long := strings.Repeat("a", 10000)
+	q := url.Values{"state": {"s1"}, "iss": {"https://evil.example/\x1b]8;;x\x07" + long}}
+	_, err := c.check(q)
+	if !errors.Is(err, ErrIssuerMismatch) || len(err.Error()) > 400 || strings.ContainsAny(err.Error(), "\x1b\x07") {
+		t.Errorf("issuer mismatch: %d bytes: %.200q", len(err.Error()), err)
+	}
+	q = url.Values{"state": {"s1"}, "error": {"access_denied\x1b[2J"}, "error_description": {"no\x1b[2J " + long}, "error_uri": {"https://idp.example/\u009b" + long}}
+	_, err = c.check(q)
+	var pe *ProviderError
+	if !errors.As(err, &pe) {
+		t.Fatalf("err %v; want a *ProviderError", err)
+	}
+	for _, s := range []string{pe.Code, pe.Description, pe.URI} {
+		if len(s) > 400 || strings.ContainsAny(s, "\x1b\u009b") {
+			t.Errorf("provider string not cleaned: %d bytes: %.100q", len(s), s)
+		}
+	}
+	if pe.Code != "access_denied[2J" {
+		t.Errorf("code %q", pe.Code)
+	}
+}

@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/authctl/authctl/internal/atomicfile"
+	"github.com/authctl/authctl/internal/private"
 )
 
 // DefaultCacheTTL is how long a cached discovery document is trusted.
@@ -21,7 +24,9 @@ const DefaultCacheTTL = 24 * time.Hour
 // Cache keeps one discovery document per profile in Dir, as plain JSON
 // (endpoints are not secrets). A missing, stale, unreadable or mismatched
 // entry is simply a miss, and so is one whose endpoints break the endpoint
-// rule (Metadata.Validate): the file is not trusted more than the provider.
+// rule (Metadata.Validate), and one that another user owns or could write,
+// in a directory of the same kind: the file is not trusted more than the
+// provider.
 type Cache struct {
 	Dir string
 	TTL time.Duration    // 0 means DefaultCacheTTL
@@ -48,34 +53,100 @@ func (c Cache) now() time.Time {
 }
 
 // Load returns the cached metadata of profile if it is for issuer, younger
-// than the cache's lifetime, and valid.
+// than the cache's lifetime, and valid, and if no other user could have
+// written it (see lookup).
 func (c Cache) Load(profile, issuer string) (*Metadata, bool) {
+	m, why := c.lookup(profile, issuer)
+	return m, why == ""
+}
+
+// lookup is Load, saying why an entry is a miss.
+func (c Cache) lookup(profile, issuer string) (*Metadata, string) {
 	if c.Dir == "" {
-		return nil, false
+		return nil, "no cache directory"
 	}
-	b, err := os.ReadFile(c.path(profile))
-	if err != nil {
-		return nil, false
+	b, why := c.read(profile)
+	if why != "" {
+		return nil, why
 	}
 	var e cacheEntry
 	if json.Unmarshal(b, &e) != nil || e.Metadata.Issuer == "" {
-		return nil, false
+		return nil, "no usable " + c.path(profile)
 	}
 	ttl := c.TTL
 	if ttl == 0 {
 		ttl = DefaultCacheTTL
 	}
-	if !IssuerMatches(issuer, e.Issuer) {
-		return nil, false
+	if !IssuerMatches(issuer, e.Issuer) || !IssuerMatches(e.Metadata.Issuer, issuer) {
+		return nil, c.path(profile) + " is for another issuer"
 	}
 	age := c.now().Sub(e.Fetched)
 	if age < 0 || age > ttl {
-		return nil, false
+		return nil, c.path(profile) + " is out of date"
 	}
-	if !IssuerMatches(e.Metadata.Issuer, issuer) || e.Metadata.Validate() != nil {
-		return nil, false
+	if err := e.Metadata.Validate(); err != nil {
+		return nil, fmt.Sprintf("%s is not valid: %v", c.path(profile), err)
 	}
-	return &e.Metadata, true
+	return &e.Metadata, ""
+}
+
+// read returns the content of profile's cache file, or why it is not
+// used: it is missing or unreadable, too large, or it or the cache
+// directory is not the user's alone. An entry decides where refresh tokens
+// go, so one that another user owns or could write is not trusted (one
+// only others can read is: endpoints are not secrets).
+func (c Cache) read(profile string) ([]byte, string) {
+	p := c.path(profile)
+	if why := c.checkDir(); why != "" {
+		return nil, why
+	}
+	fh, err := os.Open(p)
+	if err != nil {
+		return nil, "no usable " + p
+	}
+	defer fh.Close()
+	fi, err := fh.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return nil, "no usable " + p
+	}
+	if e := private.Check(p, fi, private.Write); e != nil {
+		return nil, untrusted(e, "chmod 600 "+p)
+	}
+	b, err := io.ReadAll(io.LimitReader(fh, maxDocument+1))
+	if err != nil || len(b) > maxDocument {
+		return nil, "no usable " + p
+	}
+	return b, ""
+}
+
+// checkDir says why the cache directory is not trusted, or "": another
+// user owns it (or the symbolic link it is) or could write in it.
+func (c Cache) checkDir() string {
+	fi, err := os.Lstat(c.Dir)
+	if err != nil {
+		return "no usable " + c.Dir
+	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		if e := private.Check(c.Dir, fi, 0); e != nil {
+			return untrusted(e, "")
+		}
+		if fi, err = os.Stat(c.Dir); err != nil {
+			return "no usable " + c.Dir
+		}
+	}
+	if e := private.Check(c.Dir, fi, private.Write); e != nil {
+		return untrusted(e, "chmod 700 "+c.Dir)
+	}
+	return ""
+}
+
+// untrusted says why a cache file or directory is not used, and, when
+// its mode is the reason, how to fix it.
+func untrusted(e *private.Error, fix string) string {
+	if e.OtherOwner() || fix == "" {
+		return fmt.Sprintf("not trusted: %v", e)
+	}
+	return fmt.Sprintf("not trusted: %v; run: %s", e, fix)
 }
 
 // Save stores m for profile, replacing the file atomically. A cache that
@@ -146,11 +217,11 @@ func (r Resolver) Resolve(ctx context.Context, profile, issuer string, explicit 
 	if issuer == "" {
 		return nil, errors.New("no issuer set")
 	}
-	m, ok := r.Cache.Load(profile, issuer)
-	if ok {
+	m, why := r.Cache.lookup(profile, issuer)
+	if why == "" {
 		r.logf("discovery: cache hit, %s", r.Cache.path(profile))
 	} else {
-		r.logf("discovery: cache miss (no usable %s)", r.Cache.path(profile))
+		r.logf("discovery: cache miss (%s)", why)
 		var err error
 		if m, err = r.Refresh(ctx, profile, issuer); err != nil {
 			return nil, err

@@ -72,6 +72,18 @@ func boundCred(t testing.TB, access, refresh string, exp time.Time) (*token.Cred
 	return c, k
 }
 
+// boundSource stores AT0/RT0, bound to a new key and expiring at exp, and
+// returns a Source of a profile that asks for DPoP, refreshing at p.
+func boundSource(t *testing.T, p *idp, exp time.Time) (*token.Source, *keychaintest.Store, *dpop.Key) {
+	t.Helper()
+	store := keychaintest.New()
+	c, key := boundCred(t, "AT0", "RT0", exp)
+	put(t, store, c)
+	s := source(store, p)
+	s.DPoP = true
+	return s, store, key
+}
+
 // dpopIdP is a provider that wants a nonce first (RFC 9449 §8), then
 // issues DPoP-bound tokens AT<n>/RT<n>; it records each proof.
 type dpopIdP struct {
@@ -101,11 +113,7 @@ func newDPoPIdP(t *testing.T) *dpopIdP {
 
 func TestRefreshBoundCredential(t *testing.T) {
 	p := newDPoPIdP(t)
-	store := keychaintest.New()
-	c, key := boundCred(t, "AT0", "RT0", time.Now().Add(-time.Minute))
-	put(t, store, c)
-	s := source(store, p.idp)
-	s.DPoP = true
+	s, store, key := boundSource(t, p.idp, time.Now().Add(-time.Minute))
 	got, err := s.Token(context.Background(), 0)
 	if err != nil {
 		t.Fatal(err)
@@ -128,6 +136,50 @@ func TestRefreshBoundCredential(t *testing.T) {
 	kept := stored(t, store)
 	if k, err := kept.ProofKey(); err != nil || k == nil || k.Thumbprint() != key.Thumbprint() {
 		t.Errorf("the refreshed credential lost its key: %v", err)
+	}
+}
+
+// A refresh of a bound credential answered with a bearer token: the
+// unbound token is neither used nor stored as if it were bound, the
+// rotated refresh token is kept (the provider has retired the old one),
+// and the error says to log in again.
+func TestRefreshBoundCredentialGetsBearer(t *testing.T) {
+	for _, typ := range []string{"Bearer", ""} {
+		t.Run("token_type "+typ, func(t *testing.T) {
+			p := newIdP(t, func(w http.ResponseWriter, _ *http.Request, n int) {
+				v := map[string]any{"access_token": fmt.Sprintf("AT%d", n), "refresh_token": fmt.Sprintf("RT%d", n), "expires_in": 3600}
+				if typ != "" {
+					v["token_type"] = typ
+				}
+				w.Header().Set("Content-Type", "application/json")
+				_ = json.NewEncoder(w).Encode(v)
+			})
+			store := keychaintest.New()
+			c, key := boundCred(t, "AT0", "RT0", time.Now().Add(-time.Minute))
+			put(t, store, c)
+			s := source(store, p)
+			s.DPoP = true
+			got, err := s.Token(context.Background(), 0)
+			if err == nil {
+				t.Fatalf("got %s of type %s; want an error", got.AccessToken, got.Type())
+			}
+			if !isLoginRequired(err) || !errors.Is(err, token.ErrNotBound) {
+				t.Errorf("err %v; want a login-required ErrNotBound", err)
+			}
+			if msg := err.Error(); strings.Contains(msg, "\n") || strings.Contains(msg, "AT1") || strings.Contains(msg, "RT1") {
+				t.Errorf("err %q: not one line, or it quotes a token", msg)
+			}
+			kept := stored(t, store)
+			if kept == nil || kept.RefreshToken != "RT1" {
+				t.Fatalf("stored %+v; want the rotated refresh token RT1", kept)
+			}
+			if kept.AccessToken == "AT1" || kept.Type() != "DPoP" {
+				t.Errorf("stored access token %s of type %s; the unbound one must not be stored as bound", kept.AccessToken, kept.Type())
+			}
+			if k, err := kept.ProofKey(); err != nil || k == nil || k.Thumbprint() != key.Thumbprint() {
+				t.Errorf("the credential lost its key: %v", err)
+			}
+		})
 	}
 }
 
@@ -203,11 +255,7 @@ func newDPoPAPI(t *testing.T, key func() *dpop.Key, nonce string, answer func(w 
 
 func TestTransportBoundToken(t *testing.T) {
 	p := newDPoPIdP(t)
-	store := keychaintest.New()
-	c, key := boundCred(t, "AT0", "RT0", time.Now().Add(time.Hour))
-	put(t, store, c)
-	s := source(store, p.idp)
-	s.DPoP = true
+	s, _, key := boundSource(t, p.idp, time.Now().Add(time.Hour))
 	// AT0 is refused: one refresh, and the retry goes with a new proof
 	// for AT2; the API's nonce costs one retry, and no refresh.
 	a := newDPoPAPI(t, func() *dpop.Key { return key }, "rs-nonce", nil, "AT2")
@@ -239,6 +287,47 @@ func TestTransportBoundToken(t *testing.T) {
 	}
 	if p.count() != 2 {
 		t.Errorf("%d token requests; want one refresh (two with the provider's nonce)", p.count())
+	}
+}
+
+// An API that answers every proof with a new nonce: one retry with the
+// nonce, then its 401 is the caller's. A nonce challenge never costs a
+// refresh (with rotating refresh tokens, each would churn the grant).
+func TestTransportNonceChallengeAgain(t *testing.T) {
+	p := newDPoPIdP(t)
+	s, store, key := boundSource(t, p.idp, time.Now().Add(time.Hour))
+	var mu sync.Mutex
+	var nonces []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pr := readProof(t, r.Header.Get("DPoP"))
+		mu.Lock()
+		nonces = append(nonces, pr.Nonce)
+		n := len(nonces)
+		mu.Unlock()
+		if pr.JKT != key.Thumbprint() || r.Header.Get("Authorization") != "DPoP AT0" {
+			t.Errorf("request %d: proof %+v, Authorization %q", n, pr, r.Header.Get("Authorization"))
+		}
+		w.Header().Set("WWW-Authenticate", `DPoP error="use_dpop_nonce"`)
+		w.Header().Set("DPoP-Nonce", fmt.Sprintf("nonce-%d", n))
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	defer srv.Close()
+	resp, err := (&http.Client{Transport: &token.Transport{Source: s}}).Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("status %d; want the API's 401", resp.StatusCode)
+	}
+	if strings.Join(nonces, ",") != ",nonce-1" {
+		t.Errorf("the API got nonces %q; want one request without, one retry with nonce-1", nonces)
+	}
+	if p.count() != 0 {
+		t.Errorf("%d token requests; a nonce challenge must not cause a refresh", p.count())
+	}
+	if got := stored(t, store); got.AccessToken != "AT0" || got.RefreshToken != "RT0" {
+		t.Errorf("the credential changed: %s/%s", got.AccessToken, got.RefreshToken)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/authctl/authctl/dpop"
 	"github.com/authctl/authctl/keychain"
 	"github.com/authctl/authctl/provider"
 	"github.com/authctl/authctl/tokenendpoint"
@@ -432,6 +433,9 @@ func (s *Source) exchange(ctx context.Context, f *flight, c *Credential) (*Crede
 	if err != nil {
 		return nil, s.keepRefreshToken(ctx, c, answers.RefreshToken(), fmt.Errorf("refresh: %w", provider.ErrorFrom(err)))
 	}
+	if key != nil && normalizeType(t.TokenType) != dpop.HeaderName {
+		return nil, s.notBound(ctx, c, t)
+	}
 	fresh := FromOAuth2(c.Issuer, c.ClientID, t)
 	fresh.ClientSecret = c.ClientSecret
 	fresh.LifetimeWarned = c.LifetimeWarned
@@ -494,14 +498,29 @@ func (s *Source) rejectedAgain(ctx context.Context, f *flight, used *Credential,
 // access token, say): a rotating provider has already retired c's refresh
 // token, so the new one is saved in its place before err is returned.
 func (s *Source) keepRefreshToken(ctx context.Context, c *Credential, rt string, err error) error {
-	if rt == "" || rt == c.RefreshToken {
-		return err
+	saved, serr := s.saveRefreshToken(ctx, c, rt)
+	if serr != nil {
+		return serr
 	}
-	kept := *c
-	kept.RefreshToken = rt
-	if serr := s.Save(ctx, &kept); serr != nil {
-		return &SaveError{Err: serr}
+	if !saved {
+		return err
 	}
 	s.logf("the provider's answer could not be used, but the new refresh token it carried was saved")
 	return fmt.Errorf("%w (the new refresh token it carried was saved; try again)", err)
+}
+
+// saveRefreshToken stores c with rt, a refresh token from an answer that
+// cannot otherwise be used, in place of c's refresh token, and reports
+// whether it stored anything (not when rt is empty or c's own). A failed
+// save is a *SaveError.
+func (s *Source) saveRefreshToken(ctx context.Context, c *Credential, rt string) (bool, error) {
+	if rt == "" || rt == c.RefreshToken {
+		return false, nil
+	}
+	kept := *c
+	kept.RefreshToken = rt
+	if err := s.Save(ctx, &kept); err != nil {
+		return false, &SaveError{Err: err}
+	}
+	return true, nil
 }

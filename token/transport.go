@@ -24,9 +24,11 @@ var ErrInsecureHTTP = errors.New("refusing to send a bearer token over plain htt
 // usually means a wrong audience or scope, not a dead session).
 //
 // A token bound to a DPoP key (RFC 9449) goes as "Authorization: DPoP"
-// with a new proof for each request sent, retries included. A 401 that
-// asks for a step-up (RFC 9470) is not answered with a refresh: see
-// StepUp.
+// with a new proof for each request sent, retries included. An API's
+// request for a DPoP nonce is answered with one retry (see
+// dpop.Transport); a 401 that asks for a nonce again is returned as it
+// is, without a refresh. A 401 that asks for a step-up (RFC 9470) is not
+// answered with a refresh either: see StepUp.
 //
 // A request with a body can be sent again only if it has GetBody (as
 // http.NewRequest sets for in-memory bodies); otherwise the first 401 is
@@ -82,7 +84,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	resp, err := t.send(req, cred, req.Body)
-	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+	if err != nil || resp.StatusCode != http.StatusUnauthorized || dpop.NonceChallenge(resp) {
+		// A nonce challenge left after send's one nonce retry refuses
+		// the nonce, not the token: a refresh cannot help, and with
+		// rotating refresh tokens would churn the grant.
 		return resp, err
 	}
 	stepUp := StepUpFrom(resp)
