@@ -1,6 +1,7 @@
 package keychain_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"net"
@@ -200,17 +201,31 @@ func privateBus(t *testing.T) string {
 <busconfig><type>session</type><listen>unix:path=`+sock+`</listen>
 <auth>EXTERNAL</auth><policy context="default"><allow send_destination="*" eavesdrop="true"/>
 <allow eavesdrop="true"/><allow own="*"/></policy></busconfig>`), 0o600)
-	cmd := exec.Command("dbus-daemon", "--config-file="+conf, "--nofork", "--nopidfile")
+	// dbus-daemon prints its address once it accepts connections; its
+	// socket file appears earlier (between bind and listen), when a
+	// connection is still refused.
+	cmd := exec.Command("dbus-daemon", "--config-file="+conf, "--nofork", "--nopidfile", "--print-address=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	ready := make(chan error, 1)
+	go func() {
+		_, err := bufio.NewReader(out).ReadString('\n')
+		ready <- err
+	}()
 	// A generous wait: dbus-daemon can take seconds to start on a loaded machine.
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if _, err := os.Stat(sock); err == nil {
-			return "unix:path=" + sock
+	select {
+	case err := <-ready:
+		if err != nil {
+			t.Fatalf("private dbus-daemon ended before it was ready: %v", err)
 		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("private dbus-daemon did not start within 30s")
 	}
-	t.Fatal("private dbus-daemon did not start within 30s")
-	return ""
+	return "unix:path=" + sock
 }
