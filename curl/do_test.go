@@ -744,12 +744,12 @@ func TestNetworkErrorCodes(t *testing.T) {
 	}
 	closed := l.Addr().String()
 	l.Close()
-	// The slow servers finish after 5 s: were --max-time ignored, the
+	// The slow servers finish after 30 s: were --max-time ignored, the
 	// transfer would succeed (exit 0) instead of timing out (exit 28).
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
-		case <-time.After(5 * time.Second):
+		case <-time.After(30 * time.Second):
 		}
 	}))
 	t.Cleanup(slow.Close)
@@ -758,7 +758,7 @@ func TestNetworkErrorCodes(t *testing.T) {
 		w.(http.Flusher).Flush()
 		select {
 		case <-r.Context().Done():
-		case <-time.After(5 * time.Second):
+		case <-time.After(30 * time.Second):
 		}
 	}))
 	t.Cleanup(slowBody.Close)
@@ -895,7 +895,7 @@ func TestBodyIsStreamedBeforeTheServerFinishes(t *testing.T) {
 	case <-out.ch:
 	case err := <-done:
 		t.Fatalf("Do returned %v before writing anything", err)
-	case <-time.After(5 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatal("nothing written while the server held the rest of the body")
 	}
 }
