@@ -120,9 +120,13 @@ func (c Cache) read(profile string) ([]byte, string) {
 }
 
 // checkDir says why the cache directory is not trusted, or "": another
-// user owns it (or the symbolic link it is) or could write in it.
+// user owns it (or the symbolic link it is) or could write in it. A
+// missing directory is left to the entry's own lookup.
 func (c Cache) checkDir() string {
 	fi, err := os.Lstat(c.Dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "" // no directory, so no entry: the file's open says so
+	}
 	if err != nil {
 		return "no usable " + c.Dir
 	}
