@@ -154,20 +154,27 @@ func TestRefreshCallerGivesUpWhileKeysDownload(t *testing.T) {
 	}
 }
 
+// holdingIdP returns a rotating provider that holds its answers until
+// answer is called; received is closed when the first request arrives.
+func holdingIdP(t *testing.T) (p *idp, received <-chan struct{}, answer func()) {
+	got, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	p = newIdP(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		once.Do(func() { close(got) })
+		<-release
+		rotating(w, r, n)
+	})
+	answer = sync.OnceFunc(func() { close(release) })
+	t.Cleanup(answer) // before the provider closes, also when the test fails
+	return p, got, answer
+}
+
 // TestRefreshCallerGivesUpAfterRequestSent: the provider answers a
 // refresh long after the caller gave up (Ctrl-C). By then it has retired
 // the old refresh token, so the callers wait for the answer to be saved,
 // however long it takes, and Finishing tells the user once.
 func TestRefreshCallerGivesUpAfterRequestSent(t *testing.T) {
-	received, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	p := newIdP(t, func(w http.ResponseWriter, r *http.Request, n int) {
-		once.Do(func() { close(received) })
-		<-release
-		rotating(w, r, n)
-	})
-	answer := sync.OnceFunc(func() { close(release) })
-	t.Cleanup(answer) // before the provider closes, also when the test fails
+	p, received, answer := holdingIdP(t)
 	store := keychaintest.New()
 	put(t, store, cred("AT0", "RT0", time.Now().Add(-time.Minute)))
 	src := source(store, p)
@@ -224,15 +231,7 @@ func TestRefreshCallerGivesUpAfterRequestSent(t *testing.T) {
 // up, waits for the answer to be saved as they do, instead of starting a
 // refresh of its own that its own given-up context ends at once.
 func TestCallerArrivingAfterAllGaveUpWaitsForTheSentRefresh(t *testing.T) {
-	received, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	p := newIdP(t, func(w http.ResponseWriter, r *http.Request, n int) {
-		once.Do(func() { close(received) })
-		<-release
-		rotating(w, r, n)
-	})
-	answer := sync.OnceFunc(func() { close(release) })
-	t.Cleanup(answer)
+	p, received, answer := holdingIdP(t)
 	store := keychaintest.New()
 	put(t, store, cred("AT0", "RT0", time.Now().Add(-time.Minute)))
 	src := source(store, p)
