@@ -90,6 +90,12 @@ func Read(path string) (data []byte, exists bool, err error) {
 
 // Parse parses data as the contents of the config file at path.
 func Parse(path string, data []byte) (*File, error) {
+	if i := loneCR(data); i >= 0 {
+		// YAML takes a lone CR for a line break, and the editor counts
+		// lines by LF: refuse rather than edit the wrong line.
+		return nil, &Error{Path: path, Line: bytes.Count(data[:i], []byte("\n")) + 1,
+			Msg: "a carriage return without a line feed; save the file with LF (or CRLF) line breaks"}
+	}
 	root, err := parse(data)
 	if err != nil {
 		line, msg := describeSyntaxError(data, err)
@@ -240,4 +246,15 @@ func (f *File) Save() error {
 	}
 	f.orig, f.exists = f.data, true
 	return nil
+}
+
+// loneCR returns the offset of the first CR in data that no LF follows,
+// or -1.
+func loneCR(data []byte) int {
+	for i, c := range data {
+		if c == '\r' && (i+1 == len(data) || data[i+1] != '\n') {
+			return i
+		}
+	}
+	return -1
 }

@@ -128,6 +128,8 @@ func TestSyntaxErrorNamesTheBrokenLine(t *testing.T) {
 		{"profiles:\n  work:\n    issuer: x\n  client_id: y\n    port: 3\n", 5},
 		{"profiles:\n  w:\n    issuer: \"x\n", 3},
 		{"a: 1\na: 2\n", 2},
+		{"profiles:\r\n  w:\r\n    issuer: x\r    port: 3\r\n", 3}, // a lone CR
+		{"\r\r ", 1},
 	}
 	for _, tt := range tests {
 		_, err := Parse("c.yaml", []byte(tt.in))
