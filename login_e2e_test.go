@@ -93,8 +93,10 @@ var (
 //	                              with a forged state ("interact: forged callback STATUS:
 //	                              PAGE"), then complete the sign-in through the callback
 //	interact interrupt ARGS...    press Ctrl-C (SIGINT) once authctl waits (it must exit
-//	                              within 10s); then report
-//	                              "interact: port N free" if the listener's port can be bound
+//	                              within a minute); then report
+//	                              "interact: port N free" if nothing listens on the
+//	                              listener's port any more (no process, such as the
+//	                              browser, kept the socket)
 //
 // In paste, browse and stray the command itself is the browser: authctl's
 // own $BROWSER is told to do nothing (TESTBROWSER_MODE=none), so that no
@@ -225,12 +227,19 @@ func cmdInteract(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Check(err)
 			redirect, err := url.Parse(u.Query().Get("redirect_uri"))
 			ts.Check(err)
-			ln, err := net.Listen("tcp", redirect.Host)
-			if err != nil {
-				reportf("port %s still bound: %v", redirect.Port(), err)
-			} else {
-				_ = ln.Close()
+			// A connection is refused once no socket listens there. (A
+			// test binding the port instead could fail for no fault of
+			// authctl's: the kernel may have handed the freed port to
+			// another process's outgoing connection meanwhile.)
+			conn, err := net.DialTimeout("tcp", redirect.Host, time.Minute)
+			switch {
+			case errors.Is(err, syscall.ECONNREFUSED):
 				reportf("port %s free", redirect.Port())
+			case err == nil:
+				_ = conn.Close()
+				reportf("port %s still has a listener", redirect.Port())
+			default:
+				reportf("port %s: %v", redirect.Port(), err)
 			}
 		}
 	default:
