@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -312,4 +313,61 @@ exit $status`
 		t.Fatalf("on a private keyring: %v\n%s", err, out)
 	}
 	return true
+}
+
+// TestRealSecretServiceSurvivesShortConnections: many short-lived
+// connections, the shape of scripts calling authctl in parallel, neither
+// fail nor bring gnome-keyring down. gnome-keyring records a new caller
+// asynchronously; a caller whose first call (OpenSession above all) is
+// handled before that record exists made it abort, on a private keyring
+// within a few thousand connections.
+func TestRealSecretServiceSurvivesShortConnections(t *testing.T) {
+	if inPrivateKeyring(t) {
+		return
+	}
+	conn := realBus(t)
+	owner := func() string {
+		var name string
+		if err := conn.BusObject().Call("org.freedesktop.DBus.GetNameOwner", 0, "org.freedesktop.secrets").Store(&name); err != nil {
+			return "none (" + err.Error() + ")"
+		}
+		return name
+	}
+	ctx := context.Background()
+	s := keychain.DefaultStore(keychain.SystemOptions{Timeout: time.Minute})
+	present, missing := testAccount(t), testAccount(t)
+	if err := s.Set(ctx, present, []byte("the secret")); err != nil {
+		t.Fatal(err)
+	}
+	before := owner()
+
+	const workers, each = 8, 1000
+	errs := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			for i := range each {
+				if (w+i)%2 == 0 {
+					if v, err := s.Get(ctx, present); err != nil || string(v) != "the secret" {
+						errs <- fmt.Errorf("Get of a stored credential = %q, %v", v, err)
+						return
+					}
+				} else if _, err := s.Get(ctx, missing); !errors.Is(err, keychain.ErrNotFound) {
+					errs <- fmt.Errorf("Get of a missing credential = %v, want ErrNotFound", err)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if after := owner(); after != before {
+		t.Fatalf("org.freedesktop.secrets was %s before %d reads and is %s after: gnome-keyring died", before, workers*each, after)
+	}
+	if err := s.Delete(ctx, present); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -109,7 +109,10 @@ func (s *system) Set(ctx context.Context, account string, secret []byte) error {
 	if err := s.preflight(); err != nil {
 		return err
 	}
-	_, err := bounded(ctx, s.timeout, "write", func(context.Context) (struct{}, error) {
+	_, err := bounded(ctx, s.timeout, "write", func(ctx context.Context) (struct{}, error) {
+		if err := introduceShared(ctx); err != nil {
+			return struct{}{}, err
+		}
 		err := keyring.Set(Service, account, string(secret))
 		if errors.Is(err, keyring.ErrSetDataTooBig) {
 			err = fmt.Errorf("%w (%d bytes)", ErrTooBig, len(secret))
@@ -131,7 +134,10 @@ func (s *system) Delete(ctx context.Context, account string) error {
 	if err := s.preflight(); err != nil {
 		return err
 	}
-	_, err := bounded(ctx, s.timeout, "delete", func(context.Context) (struct{}, error) {
+	_, err := bounded(ctx, s.timeout, "delete", func(ctx context.Context) (struct{}, error) {
+		if err := introduceShared(ctx); err != nil {
+			return struct{}{}, err
+		}
 		err := keyring.Delete(Service, account)
 		if errors.Is(err, keyring.ErrNotFound) {
 			err = nil

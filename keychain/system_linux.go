@@ -57,26 +57,29 @@ func (s *system) connect(ctx context.Context) (*dbus.Conn, error) {
 	return dbus.Connect(addr, dbus.WithContext(ctx))
 }
 
-// get reads the secret straight from the Secret Service in three calls
-// (SearchItems and OpenSession "plain" sent together, then GetSecrets)
-// instead of go-keyring's seven in a row. It finds the items go-keyring writes (attributes "service" and
-// "username") and reads only unlocked ones: a locked item gives ErrLocked
-// and never an unlock prompt, which could wait forever. The session dies
-// with the connection, so it is not closed explicitly.
-func (s *system) get(ctx context.Context, account string) ([]byte, error) {
-	conn, err := s.connect(ctx)
-	if err != nil {
-		return nil, err
+// searchTries bounds how often search asks again after gnome-keyring's
+// spurious answer. Under a storm of parallel short-lived clients one ask
+// in about a thousand needs a second; none was seen needing a third.
+const searchTries = 5
+
+// search calls SearchItems on conn and returns its unlocked and locked
+// items. It is the first call on every connection, and nothing else may
+// be sent on the connection before it has succeeded: gnome-keyring (42.1
+// here; later versions are reported to do the same) records each new
+// caller asynchronously, and a call handled before that record exists
+// fails. SearchItems then answers with a spurious "not implemented",
+// which search asks again; OpenSession aborts the whole daemon, which
+// takes every secret of the session down with it. A successful
+// SearchItems shows the record exists, and it stays until the connection
+// closes. (A ping does not: D-Bus libraries answer it without the
+// service's code.)
+func search(ctx context.Context, conn *dbus.Conn, attrs map[string]string) (unlocked, locked []dbus.ObjectPath, err error) {
+	for try := 1; ; try++ {
+		err = conn.Object(ssName, ssPath).CallWithContext(ctx, ssService+".SearchItems", 0, attrs).Store(&unlocked, &locked)
+		if !notImplementedYet(err) || try == searchTries {
+			return unlocked, locked, err
+		}
 	}
-	defer conn.Close()
-	v, err := read(ctx, conn, account)
-	if notImplementedYet(err) {
-		// gnome-keyring (42), busy with other clients, now and then
-		// answers a new connection's first calls so; asked again, it
-		// answers. Once: anything else is a real answer.
-		v, err = read(ctx, conn, account)
-	}
-	return v, err
 }
 
 // notImplementedYet reports whether err is gnome-keyring's spurious
@@ -87,17 +90,33 @@ func notImplementedYet(err error) bool {
 	return dbusErrorName(err) == "org.freedesktop.DBus.Error.UnknownMethod" && strings.Contains(err.Error(), "is not implemented")
 }
 
-// read is get's calls on conn.
-func read(ctx context.Context, conn *dbus.Conn, account string) ([]byte, error) {
-	svc := conn.Object(ssName, ssPath)
+// introduceShared makes the process's shared session bus connection, the
+// one go-keyring's Set and Delete use, known to the Secret Service before
+// go-keyring sends OpenSession on it (see search).
+func introduceShared(ctx context.Context) error {
+	conn, err := dbus.SessionBus()
+	if err != nil {
+		return err
+	}
+	_, _, err = search(ctx, conn, map[string]string{"service": Service})
+	return err
+}
 
-	// The search and the session do not depend on each other: send both
-	// at once and save a round trip.
-	attrs := map[string]string{"service": Service, "username": account}
-	search := svc.GoWithContext(ctx, ssService+".SearchItems", 0, nil, attrs)
-	open := svc.GoWithContext(ctx, ssService+".OpenSession", 0, nil, "plain", dbus.MakeVariant(""))
-	var unlocked, locked []dbus.ObjectPath
-	if err := (<-search.Done).Store(&unlocked, &locked); err != nil {
+// get reads the secret straight from the Secret Service in three calls
+// (SearchItems, OpenSession "plain", GetSecrets) instead of go-keyring's
+// seven; a missing credential takes one. It finds the items go-keyring
+// writes (attributes "service" and "username") and reads only unlocked
+// ones: a locked item gives ErrLocked and never an unlock prompt, which
+// could wait forever. The session dies with the connection, so it is not
+// closed explicitly.
+func (s *system) get(ctx context.Context, account string) ([]byte, error) {
+	conn, err := s.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	unlocked, locked, err := search(ctx, conn, map[string]string{"service": Service, "username": account})
+	if err != nil {
 		return nil, err
 	}
 	item := pickItem(unlocked)
@@ -107,9 +126,10 @@ func read(ctx context.Context, conn *dbus.Conn, account string) ([]byte, error) 
 		}
 		return nil, ErrNotFound
 	}
+	svc := conn.Object(ssName, ssPath)
 	var alg dbus.Variant
 	var session dbus.ObjectPath
-	if err := (<-open.Done).Store(&alg, &session); err != nil {
+	if err := svc.CallWithContext(ctx, ssService+".OpenSession", 0, "plain", dbus.MakeVariant("")).Store(&alg, &session); err != nil {
 		return nil, err
 	}
 	var secrets map[dbus.ObjectPath]ssSecret
@@ -155,14 +175,7 @@ func (s *system) Accounts(ctx context.Context) ([]string, error) {
 			return nil, classify("list", err)
 		}
 		defer conn.Close()
-		var unlocked, locked []dbus.ObjectPath
-		search := func() error {
-			return conn.Object(ssName, ssPath).CallWithContext(ctx, ssService+".SearchItems", 0,
-				map[string]string{"service": Service}).Store(&unlocked, &locked)
-		}
-		if err = search(); notImplementedYet(err) {
-			err = search() // as in get
-		}
+		unlocked, locked, err := search(ctx, conn, map[string]string{"service": Service})
 		if err != nil {
 			return nil, classify("list", err)
 		}

@@ -12,6 +12,9 @@ import (
 // preflight has nothing to check outside Linux.
 func (s *system) preflight() error { return nil }
 
+// introduceShared has nothing to do outside Linux.
+func introduceShared(context.Context) error { return nil }
+
 // get reads through go-keyring.
 func (s *system) get(_ context.Context, account string) ([]byte, error) {
 	return getKeyring(account)
