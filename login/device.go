@@ -62,11 +62,7 @@ func Device(ctx context.Context, o Options) (*Result, error) {
 	if da.VerificationURIComplete != "" {
 		fmt.Fprintf(w, "Or open this address, which already holds the code:\n  %s\n", da.VerificationURIComplete)
 	}
-	wait := "Waiting for you to approve"
-	if !da.Expiry.IsZero() {
-		wait += fmt.Sprintf(" (the code expires in %s)", time.Until(da.Expiry).Round(time.Second))
-	}
-	fmt.Fprintln(w, wait+"…")
+	fmt.Fprintln(w, deviceWaitingLine(da.Expiry, time.Now()))
 
 	pctx, cancel := context.WithTimeoutCause(hctx, o.Timeout, errOurTimeout)
 	defer cancel()
@@ -120,4 +116,13 @@ func checkVerificationURI(uris ...string) error {
 		}
 	}
 	return nil
+}
+
+// deviceWaitingLine says what the device flow waits for, until when, and
+// how to cancel.
+func deviceWaitingLine(expiry, now time.Time) string {
+	if expiry.IsZero() {
+		return "Waiting for you to approve (Ctrl-C to cancel)…"
+	}
+	return fmt.Sprintf("Waiting for you to approve (the code expires in %s; Ctrl-C to cancel)…", expiry.Sub(now).Round(time.Second))
 }

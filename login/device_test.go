@@ -355,3 +355,20 @@ func TestDeviceDPoP(t *testing.T) {
 		t.Errorf("the device token request's proof: %v, key %s", err, jkt)
 	}
 }
+
+func TestDeviceWaitingLine(t *testing.T) {
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	tests := []struct {
+		expiry time.Time
+		want   string
+	}{
+		{now.Add(10 * time.Minute), "Waiting for you to approve (the code expires in 10m0s; Ctrl-C to cancel)…"},
+		{now.Add(90*time.Second + 400*time.Millisecond), "Waiting for you to approve (the code expires in 1m30s; Ctrl-C to cancel)…"},
+		{time.Time{}, "Waiting for you to approve (Ctrl-C to cancel)…"},
+	}
+	for _, tt := range tests {
+		if got := deviceWaitingLine(tt.expiry, now); got != tt.want {
+			t.Errorf("deviceWaitingLine(%v) = %q, want %q", tt.expiry, got, tt.want)
+		}
+	}
+}
