@@ -185,6 +185,20 @@ func specs() []optSpec {
 	}
 }
 
+// Flags names every flag Parse takes, short and long form together
+// ("-X/--request", "--data-raw"), in a fixed order, for help texts.
+func Flags() []string {
+	var names []string
+	for _, sp := range specs() {
+		if sp.short != 0 {
+			names = append(names, "-"+string(sp.short)+"/"+sp.long)
+		} else {
+			names = append(names, sp.long)
+		}
+	}
+	return names
+}
+
 // authHeader says what the -H options do with Authorization.
 type authHeader int
 

@@ -129,3 +129,29 @@ func TestParseUsageErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestFlagsNamesWhatParseTakes: every name the help lists is a flag Parse
+// takes, and every flag Parse takes is listed.
+func TestFlagsNamesWhatParseTakes(t *testing.T) {
+	listed := map[string]bool{}
+	for _, name := range Flags() {
+		for _, form := range strings.Split(name, "/") {
+			listed[form] = true
+			_, err1 := Parse([]string{form, "1", "https://api.example.com/"})
+			_, err2 := Parse([]string{form, "https://api.example.com/"})
+			if isUnknown(err1) || isUnknown(err2) {
+				t.Errorf("help lists %s, but Parse does not take it: %v / %v", form, err1, err2)
+			}
+		}
+	}
+	for _, sp := range specs() {
+		if !listed[sp.long] || (sp.short != 0 && !listed["-"+string(sp.short)]) {
+			t.Errorf("Parse takes %s (-%c), but the help does not list it", sp.long, sp.short)
+		}
+	}
+}
+
+// isUnknown reports whether err is Parse refusing a flag it does not know.
+func isUnknown(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "is not supported by authctl curl")
+}
