@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/authctl/authctl/keychain"
+	"github.com/authctl/authctl/token"
 )
 
 // LogoutOptions is one `authctl logout`.
@@ -194,9 +195,9 @@ func logoutOrphans(ctx context.Context, opts *LogoutOptions) error {
 // cached discovery document.
 func logoutProfile(ctx context.Context, opts *LogoutOptions, p *Profile) error {
 	p.WarnInsecure(opts.IO.ErrOut)
-	endpoint, why := "", error(nil)
-	if !opts.NoRevoke && p.hasProvider() && hasCredential(ctx, p) {
-		endpoint, why = revocationEndpoint(ctx, p)
+	var endpoint token.Endpoint
+	if !opts.NoRevoke && p.hasProvider() {
+		endpoint = func(ctx context.Context) (string, error) { return revocationEndpoint(ctx, p) }
 	}
 	logout := p.Source.Logout
 	if opts.RequireRevoke {
@@ -205,9 +206,6 @@ func logoutProfile(ctx context.Context, opts *LogoutOptions, p *Profile) error {
 	res, err := logout(ctx, endpoint)
 	if err != nil {
 		return err
-	}
-	if why != nil {
-		res.Err = why // why there was no endpoint to revoke at
 	}
 	res.Err = inWords(res.Err, p.HTTPClient.Timeout)
 	if res.Kept {
@@ -247,14 +245,6 @@ func dropLeftover(ctx context.Context, p *Profile) error {
 		return nil
 	}
 	return err
-}
-
-// hasCredential reports whether p may have a stored credential: anything
-// but a clear "nothing stored" (the logout then finds out), so that a
-// profile with nothing to revoke costs no request to its provider.
-func hasCredential(ctx context.Context, p *Profile) bool {
-	_, err := p.Store.Get(ctx, p.Name)
-	return !errors.Is(err, keychain.ErrNotFound)
 }
 
 // revocationEndpoint finds p's revocation endpoint, or says why there is

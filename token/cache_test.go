@@ -104,7 +104,7 @@ func TestCacheFollowsTheCredential(t *testing.T) {
 	}
 	check("a refresh for --min-ttl", "AT2")
 
-	if _, err := src.Logout(ctx, ""); err != nil {
+	if _, err := src.Logout(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	check("logout", "")
@@ -221,7 +221,7 @@ func TestRacingReaderNeverRevivesAChangedToken(t *testing.T) {
 		"save": {keychaintest.OpSet, func(s *token.Source) error {
 			return s.Save(ctx, cred("AT-new", "RT-new", time.Now().Add(time.Hour)))
 		}},
-		"logout": {keychaintest.OpDelete, func(s *token.Source) error { _, err := s.Logout(ctx, ""); return err }},
+		"logout": {keychaintest.OpDelete, func(s *token.Source) error { _, err := s.Logout(ctx, nil); return err }},
 		"refresh token refused": {keychaintest.OpDelete, func(s *token.Source) error {
 			if _, err := s.Refresh(ctx, "AT0"); !isLoginRequired(err) {
 				return err
@@ -247,7 +247,7 @@ func TestFailedChangeLeavesNoCopy(t *testing.T) {
 	})
 	for name, change := range map[string]func(*token.Source) error{
 		"save":   func(s *token.Source) error { return s.Save(ctx, cred("AT-new", "RT-new", time.Now().Add(time.Hour))) },
-		"logout": func(s *token.Source) error { _, err := s.Logout(ctx, ""); return err },
+		"logout": func(s *token.Source) error { _, err := s.Logout(ctx, nil); return err },
 		"refresh token refused": func(s *token.Source) error {
 			_, err := s.Token(ctx, 2*time.Hour) // no forced refresh: Token alone
 			return err
@@ -291,7 +291,7 @@ func TestLogoutDropsTheCopyBeforeRevoking(t *testing.T) {
 	if err := src.Replace(ctx, cred("AT0", "RT0", time.Now().Add(time.Hour))); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := src.Logout(ctx, p.srv.URL+"/revoke"); err != nil {
+	if _, err := src.Logout(ctx, token.At(p.srv.URL+"/revoke")); err != nil {
 		t.Fatal(err)
 	}
 	if p.count() == 0 {

@@ -35,7 +35,7 @@ func TestReplaceAndLogoutWaitForARefresh(t *testing.T) {
 	}
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel2()
-	if _, err := src.Logout(ctx2, ""); err == nil {
+	if _, err := src.Logout(ctx2, nil); err == nil {
 		t.Fatal("Logout went ahead without the lock")
 	}
 
@@ -46,7 +46,7 @@ func TestReplaceAndLogoutWaitForARefresh(t *testing.T) {
 	if s := stored(t, store); s.RefreshToken != "RT-new" {
 		t.Fatalf("stored %q after Replace, want RT-new", s.RefreshToken)
 	}
-	if _, err := src.Logout(context.Background(), ""); err != nil {
+	if _, err := src.Logout(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
 	if s := stored(t, store); s != nil {

@@ -56,12 +56,24 @@ type RevokeResult struct {
 	Kept bool
 }
 
-// Logout revokes the stored tokens at endpoint (when endpoint is not
-// empty), refresh token first, then deletes the credential. The credential
-// is deleted even if revocation fails; the returned RevokeResult says
-// whether the tokens may stay valid at the provider. Logging out when
-// nothing is stored is not an error.
-func (s *Source) Logout(ctx context.Context, endpoint string) (RevokeResult, error) {
+// Endpoint finds the revocation endpoint to use, or says why there is
+// none. Logout calls it only when a credential is stored, so a profile
+// with nothing to revoke costs no request to its provider.
+type Endpoint func(context.Context) (string, error)
+
+// At is the Endpoint that is always url ("" for none).
+func At(url string) Endpoint {
+	return func(context.Context) (string, error) { return url, nil }
+}
+
+// Logout revokes the stored tokens at the endpoint that endpoint finds
+// (none when endpoint is nil or finds none), refresh token first, then
+// deletes the credential, reading the keychain once. The credential is
+// deleted even if revocation fails; the returned RevokeResult says
+// whether the tokens may stay valid at the provider, and why not (the
+// revocation's error, or endpoint's). Logging out when nothing is stored
+// is not an error.
+func (s *Source) Logout(ctx context.Context, endpoint Endpoint) (RevokeResult, error) {
 	return s.logout(ctx, endpoint, false)
 }
 
@@ -69,11 +81,11 @@ func (s *Source) Logout(ctx context.Context, endpoint string) (RevokeResult, err
 // provider: when they cannot all be revoked (no endpoint, the provider
 // unreachable or refusing), the credential is kept, so that a later
 // logout can still revoke it, and the result says so (Kept, Err).
-func (s *Source) LogoutIfRevoked(ctx context.Context, endpoint string) (RevokeResult, error) {
+func (s *Source) LogoutIfRevoked(ctx context.Context, endpoint Endpoint) (RevokeResult, error) {
 	return s.logout(ctx, endpoint, true)
 }
 
-func (s *Source) logout(ctx context.Context, endpoint string, requireRevoke bool) (RevokeResult, error) {
+func (s *Source) logout(ctx context.Context, endpoint Endpoint, requireRevoke bool) (RevokeResult, error) {
 	// Under the refresh lock, so that a refresh under way cannot save a
 	// credential back after it was deleted.
 	unlock, err := s.lock(ctx)
@@ -86,8 +98,15 @@ func (s *Source) logout(ctx context.Context, endpoint string, requireRevoke bool
 	if err != nil {
 		return RevokeResult{}, err
 	}
-	res := s.revokeAll(ctx, c, endpoint)
+	url, why := "", error(nil)
+	if c != nil && endpoint != nil {
+		url, why = endpoint(ctx)
+	}
+	res := s.revokeAll(ctx, c, url)
 	res.Found = found
+	if why != nil {
+		res.Err = why
+	}
 	if requireRevoke && found && !res.Revoked {
 		if res.Err == nil {
 			res.Err = errors.New("the provider has no revocation endpoint")

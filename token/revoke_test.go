@@ -3,6 +3,7 @@ package token_test
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/authctl/authctl/keychain/keychaintest"
 	"github.com/authctl/authctl/provider"
+	"github.com/authctl/authctl/token"
 )
 
 func TestLogoutRevokesRefreshThenAccessThenDeletes(t *testing.T) {
@@ -22,7 +24,7 @@ func TestLogoutRevokesRefreshThenAccessThenDeletes(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 	})
 	put(t, store, cred("AT0", "RT0", time.Now().Add(time.Hour)))
-	res, err := source(store, p).Logout(context.Background(), p.srv.URL+"/revoke")
+	res, err := source(store, p).Logout(context.Background(), token.At(p.srv.URL+"/revoke"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +63,7 @@ func TestLogoutRevocationFailureStillDeletes(t *testing.T) {
 			}
 			store := keychaintest.New()
 			put(t, store, cred("AT0", "RT0", time.Now().Add(time.Hour)))
-			res, err := source(store, p).Logout(context.Background(), endpoint)
+			res, err := source(store, p).Logout(context.Background(), token.At(endpoint))
 			if err != nil {
 				t.Fatalf("Logout: %v", err)
 			}
@@ -84,7 +86,7 @@ func TestLogoutNeverShowsTokenToAnotherIssuer(t *testing.T) {
 	c := cred("AT0", "RT0", time.Now().Add(time.Hour))
 	c.Issuer = "https://previous-idp.example"
 	put(t, store, c)
-	res, err := source(store, p).Logout(context.Background(), p.srv.URL+"/revoke")
+	res, err := source(store, p).Logout(context.Background(), token.At(p.srv.URL+"/revoke"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +107,7 @@ func TestLogoutWithoutEndpointOrCredential(t *testing.T) {
 	t.Run("nothing stored", func(t *testing.T) {
 		store := keychaintest.New()
 		for range 2 {
-			res, err := source(store, p).Logout(context.Background(), p.srv.URL+"/revoke")
+			res, err := source(store, p).Logout(context.Background(), token.At(p.srv.URL+"/revoke"))
 			if err != nil || res.Err != nil || res.Revoked {
 				t.Errorf("Logout = %+v, %v; want ok with nothing revoked", res, err)
 			}
@@ -117,7 +119,7 @@ func TestLogoutWithoutEndpointOrCredential(t *testing.T) {
 	t.Run("no revocation endpoint", func(t *testing.T) {
 		store := keychaintest.New()
 		put(t, store, cred("AT0", "RT0", time.Now().Add(time.Hour)))
-		res, err := source(store, p).Logout(context.Background(), "")
+		res, err := source(store, p).Logout(context.Background(), nil)
 		if err != nil || res.Revoked {
 			t.Errorf("Logout = %+v, %v; want ok, not revoked", res, err)
 		}
@@ -130,7 +132,7 @@ func TestLogoutWithoutEndpointOrCredential(t *testing.T) {
 		if err := store.Set(context.Background(), account, []byte("{garbage")); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := source(store, p).Logout(context.Background(), p.srv.URL+"/revoke"); err != nil {
+		if _, err := source(store, p).Logout(context.Background(), token.At(p.srv.URL+"/revoke")); err != nil {
 			t.Fatal(err)
 		}
 		if _, ok := store.Items()[account]; ok {
@@ -170,7 +172,7 @@ func TestLogoutRevokesWithClientSecret(t *testing.T) {
 			s.Provider = func(context.Context) (*provider.Metadata, error) {
 				return &provider.Metadata{TokenEndpoint: p.srv.URL + "/token", TokenEndpointAuthMethods: tt.methods}, nil
 			}
-			if _, err := s.Logout(context.Background(), p.srv.URL+"/revoke"); err != nil {
+			if _, err := s.Logout(context.Background(), token.At(p.srv.URL+"/revoke")); err != nil {
 				t.Fatal(err)
 			}
 			reqs := p.requests()
@@ -200,11 +202,11 @@ func TestLogoutIfRevoked(t *testing.T) {
 	store := keychaintest.New()
 	put(t, store, cred("AT0", "RT0", time.Now().Add(time.Hour)))
 
-	res, err := source(store, p).LogoutIfRevoked(context.Background(), p.srv.URL+"/revoke")
+	res, err := source(store, p).LogoutIfRevoked(context.Background(), token.At(p.srv.URL+"/revoke"))
 	if err != nil || !res.Found || res.Revoked || !res.Kept || res.Err == nil {
 		t.Errorf("provider failing: %+v, %v; want found, kept, not revoked, with its error", res, err)
 	}
-	res, err = source(store, p).LogoutIfRevoked(context.Background(), "")
+	res, err = source(store, p).LogoutIfRevoked(context.Background(), nil)
 	if err != nil || !res.Kept || res.Err == nil || !strings.Contains(res.Err.Error(), "no revocation endpoint") {
 		t.Errorf("no endpoint: %+v, %v; want kept, saying there is no endpoint", res, err)
 	}
@@ -215,15 +217,80 @@ func TestLogoutIfRevoked(t *testing.T) {
 	mu.Lock()
 	status = http.StatusOK
 	mu.Unlock()
-	res, err = source(store, p).LogoutIfRevoked(context.Background(), p.srv.URL+"/revoke")
+	res, err = source(store, p).LogoutIfRevoked(context.Background(), token.At(p.srv.URL+"/revoke"))
 	if err != nil || !res.Found || !res.Revoked || res.Kept {
 		t.Errorf("provider answering: %+v, %v; want revoked, not kept", res, err)
 	}
 	if stored(t, store) != nil {
 		t.Error("credential kept after its tokens were revoked")
 	}
-	res, err = source(store, p).LogoutIfRevoked(context.Background(), p.srv.URL+"/revoke")
+	res, err = source(store, p).LogoutIfRevoked(context.Background(), token.At(p.srv.URL+"/revoke"))
 	if err != nil || res.Found || res.Kept {
 		t.Errorf("nothing stored: %+v, %v; want not found, nothing kept", res, err)
+	}
+}
+
+// TestLogoutReadsTheKeychainOnceAndAsksForTheEndpointOnlyWhenLoggedIn:
+// every keychain read may show a prompt (macOS), and finding the
+// revocation endpoint may cost a discovery request, so a logout reads the
+// credential once and looks for the endpoint only when there is one.
+func TestLogoutReadsTheKeychainOnceAndAsksForTheEndpointOnlyWhenLoggedIn(t *testing.T) {
+	for _, loggedIn := range []bool{true, false} {
+		store := keychaintest.New()
+		p := newIdP(t, func(w http.ResponseWriter, _ *http.Request, _ int) { w.WriteHeader(http.StatusOK) })
+		if loggedIn {
+			put(t, store, cred("AT0", "RT0", time.Now().Add(time.Hour)))
+		}
+		asked := 0
+		endpoint := func(context.Context) (string, error) { asked++; return p.srv.URL + "/revoke", nil }
+		res, err := source(store, p).Logout(context.Background(), endpoint)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Found != loggedIn || res.Revoked != loggedIn {
+			t.Errorf("logged in %v: result = %+v", loggedIn, res)
+		}
+		if want := map[bool]int{true: 1, false: 0}[loggedIn]; asked != want {
+			t.Errorf("logged in %v: the endpoint was looked for %d times, want %d", loggedIn, asked, want)
+		}
+		gets := 0
+		for _, c := range store.Calls() {
+			if c.Op == keychaintest.OpGet {
+				gets++
+			}
+		}
+		if gets != 1 {
+			t.Errorf("logged in %v: the keychain was read %d times, want once: %v", loggedIn, gets, store.Calls())
+		}
+	}
+}
+
+// TestLogoutSaysWhyThereWasNoEndpoint: when the endpoint cannot be found
+// (the provider is down), Logout deletes the credential and says why
+// nothing was revoked; LogoutIfRevoked keeps it.
+func TestLogoutSaysWhyThereWasNoEndpoint(t *testing.T) {
+	down := errors.New("cannot reach the provider: connection refused")
+	endpoint := func(context.Context) (string, error) { return "", down }
+	for _, require := range []bool{false, true} {
+		store := keychaintest.New()
+		p := newIdP(t, func(w http.ResponseWriter, _ *http.Request, _ int) { w.WriteHeader(http.StatusOK) })
+		put(t, store, cred("AT0", "RT0", time.Now().Add(time.Hour)))
+		logout := source(store, p).Logout
+		if require {
+			logout = source(store, p).LogoutIfRevoked
+		}
+		res, err := logout(context.Background(), endpoint)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.Found || res.Revoked || !errors.Is(res.Err, down) || res.Kept != require {
+			t.Errorf("require %v: result = %+v", require, res)
+		}
+		if kept := stored(t, store) != nil; kept != require {
+			t.Errorf("require %v: credential kept = %v", require, kept)
+		}
+		if n := len(p.requests()); n != 0 {
+			t.Errorf("require %v: %d requests to the provider, want none", require, n)
+		}
 	}
 }
