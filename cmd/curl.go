@@ -48,7 +48,7 @@ with its nonce. An API that asks for a stronger or more recent login
 names the login that satisfies it and exits 5, or, with --step-up at a
 terminal, runs that login and sends the request once more.
 
-Supported flags: ` + wrapWords(strings.Join(curl.Flags(), ", ")+".", 76, len("Supported flags: ")) + `
+` + strings.Join(wrap("Supported flags: "+strings.Join(curl.Flags(), ", ")+".", 76), "\n") + `
 Each works as in curl, @file and @- included. -p/--profile and
 --config pick the profile as before the command; --allow-http-bearer sends
 the token over plain http to a non-loopback host; --step-up is described
@@ -168,25 +168,4 @@ func curlTransports(allowInsecureHTTP bool) (plain, authed http.RoundTripper) {
 		return t, t
 	}
 	return t, endpoint.NewTransport(endpoint.Options{DisableCompression: true})
-}
-
-// wrapWords breaks text at spaces into lines of at most width columns,
-// the first of which already has used columns taken.
-func wrapWords(text string, width, used int) string {
-	var b strings.Builder
-	col := used
-	for i, w := range strings.Fields(text) {
-		if i > 0 {
-			if col+1+len(w) > width {
-				b.WriteByte('\n')
-				col = 0
-			} else {
-				b.WriteByte(' ')
-				col++
-			}
-		}
-		b.WriteString(w)
-		col += len(w)
-	}
-	return b.String()
 }
