@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/authctl/authctl/keychain/keychaintest"
-	"github.com/authctl/authctl/token"
 )
 
 // jwtExpiring returns an unsigned JWT-shaped access token whose exp is exp.
@@ -148,7 +147,7 @@ func TestRevokeErrorIsPrintable(t *testing.T) {
 	store := keychaintest.New()
 	rt := "Xw2iQk8vT3nZr5Lb9YpA0cD1eF2gH3iJ4kL5mN6oP7"
 	put(t, store, cred("AT0", rt, time.Now().Add(time.Hour)))
-	res, err := source(store, p).Logout(context.Background(), token.At(p.srv.URL+"/revoke"))
+	res, err := source(store, p).Logout(context.Background(), endpointAt(p.srv.URL+"/revoke"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -291,7 +291,7 @@ func TestLogoutDropsTheCopyBeforeRevoking(t *testing.T) {
 	if err := src.Replace(ctx, cred("AT0", "RT0", time.Now().Add(time.Hour))); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := src.Logout(ctx, token.At(p.srv.URL+"/revoke")); err != nil {
+	if _, err := src.Logout(ctx, endpointAt(p.srv.URL+"/revoke")); err != nil {
 		t.Fatal(err)
 	}
 	if p.count() == 0 {

@@ -145,3 +145,8 @@ func stored(t testing.TB, store *keychaintest.Store) *token.Credential {
 }
 
 func isLoginRequired(err error) bool { return errors.Is(err, token.ErrLoginRequired) }
+
+// endpointAt is the revocation Endpoint that is always url.
+func endpointAt(url string) token.Endpoint {
+	return func(context.Context) (string, error) { return url, nil }
+}

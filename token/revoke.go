@@ -61,11 +61,6 @@ type RevokeResult struct {
 // with nothing to revoke costs no request to its provider.
 type Endpoint func(context.Context) (string, error)
 
-// At is the Endpoint that is always url ("" for none).
-func At(url string) Endpoint {
-	return func(context.Context) (string, error) { return url, nil }
-}
-
 // Logout revokes the stored tokens at the endpoint that endpoint finds
 // (none when endpoint is nil or finds none), refresh token first, then
 // deletes the credential, reading the keychain once. The credential is

@@ -12,7 +12,6 @@ import (
 
 	"github.com/authctl/authctl/keychain/keychaintest"
 	"github.com/authctl/authctl/provider"
-	"github.com/authctl/authctl/token"
 )
 
 func TestLogoutRevokesRefreshThenAccessThenDeletes(t *testing.T) {
@@ -24,7 +23,7 @@ func TestLogoutRevokesRefreshThenAccessThenDeletes(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 	})
 	put(t, store, cred("AT0", "RT0", time.Now().Add(time.Hour)))
-	res, err := source(store, p).Logout(context.Background(), token.At(p.srv.URL+"/revoke"))
+	res, err := source(store, p).Logout(context.Background(), endpointAt(p.srv.URL+"/revoke"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +62,7 @@ func TestLogoutRevocationFailureStillDeletes(t *testing.T) {
 			}
 			store := keychaintest.New()
 			put(t, store, cred("AT0", "RT0", time.Now().Add(time.Hour)))
-			res, err := source(store, p).Logout(context.Background(), token.At(endpoint))
+			res, err := source(store, p).Logout(context.Background(), endpointAt(endpoint))
 			if err != nil {
 				t.Fatalf("Logout: %v", err)
 			}
@@ -86,7 +85,7 @@ func TestLogoutNeverShowsTokenToAnotherIssuer(t *testing.T) {
 	c := cred("AT0", "RT0", time.Now().Add(time.Hour))
 	c.Issuer = "https://previous-idp.example"
 	put(t, store, c)
-	res, err := source(store, p).Logout(context.Background(), token.At(p.srv.URL+"/revoke"))
+	res, err := source(store, p).Logout(context.Background(), endpointAt(p.srv.URL+"/revoke"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +106,7 @@ func TestLogoutWithoutEndpointOrCredential(t *testing.T) {
 	t.Run("nothing stored", func(t *testing.T) {
 		store := keychaintest.New()
 		for range 2 {
-			res, err := source(store, p).Logout(context.Background(), token.At(p.srv.URL+"/revoke"))
+			res, err := source(store, p).Logout(context.Background(), endpointAt(p.srv.URL+"/revoke"))
 			if err != nil || res.Err != nil || res.Revoked {
 				t.Errorf("Logout = %+v, %v; want ok with nothing revoked", res, err)
 			}
@@ -132,7 +131,7 @@ func TestLogoutWithoutEndpointOrCredential(t *testing.T) {
 		if err := store.Set(context.Background(), account, []byte("{garbage")); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := source(store, p).Logout(context.Background(), token.At(p.srv.URL+"/revoke")); err != nil {
+		if _, err := source(store, p).Logout(context.Background(), endpointAt(p.srv.URL+"/revoke")); err != nil {
 			t.Fatal(err)
 		}
 		if _, ok := store.Items()[account]; ok {
@@ -172,7 +171,7 @@ func TestLogoutRevokesWithClientSecret(t *testing.T) {
 			s.Provider = func(context.Context) (*provider.Metadata, error) {
 				return &provider.Metadata{TokenEndpoint: p.srv.URL + "/token", TokenEndpointAuthMethods: tt.methods}, nil
 			}
-			if _, err := s.Logout(context.Background(), token.At(p.srv.URL+"/revoke")); err != nil {
+			if _, err := s.Logout(context.Background(), endpointAt(p.srv.URL+"/revoke")); err != nil {
 				t.Fatal(err)
 			}
 			reqs := p.requests()
@@ -202,7 +201,7 @@ func TestLogoutIfRevoked(t *testing.T) {
 	store := keychaintest.New()
 	put(t, store, cred("AT0", "RT0", time.Now().Add(time.Hour)))
 
-	res, err := source(store, p).LogoutIfRevoked(context.Background(), token.At(p.srv.URL+"/revoke"))
+	res, err := source(store, p).LogoutIfRevoked(context.Background(), endpointAt(p.srv.URL+"/revoke"))
 	if err != nil || !res.Found || res.Revoked || !res.Kept || res.Err == nil {
 		t.Errorf("provider failing: %+v, %v; want found, kept, not revoked, with its error", res, err)
 	}
@@ -217,14 +216,14 @@ func TestLogoutIfRevoked(t *testing.T) {
 	mu.Lock()
 	status = http.StatusOK
 	mu.Unlock()
-	res, err = source(store, p).LogoutIfRevoked(context.Background(), token.At(p.srv.URL+"/revoke"))
+	res, err = source(store, p).LogoutIfRevoked(context.Background(), endpointAt(p.srv.URL+"/revoke"))
 	if err != nil || !res.Found || !res.Revoked || res.Kept {
 		t.Errorf("provider answering: %+v, %v; want revoked, not kept", res, err)
 	}
 	if stored(t, store) != nil {
 		t.Error("credential kept after its tokens were revoked")
 	}
-	res, err = source(store, p).LogoutIfRevoked(context.Background(), token.At(p.srv.URL+"/revoke"))
+	res, err = source(store, p).LogoutIfRevoked(context.Background(), endpointAt(p.srv.URL+"/revoke"))
 	if err != nil || res.Found || res.Kept {
 		t.Errorf("nothing stored: %+v, %v; want not found, nothing kept", res, err)
 	}
